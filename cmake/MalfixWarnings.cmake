@@ -1,0 +1,15 @@
+# malfix_apply_warnings(target): the one place that decides warnings and sanitizers per target.
+function(malfix_apply_warnings target)
+    target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
+                           -Wno-sign-conversion -Wnon-virtual-dtor -Wold-style-cast
+                           -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference
+                           -Wimplicit-fallthrough)
+    if(MALFIX_WERROR)
+        target_compile_options(${target} PRIVATE -Werror)
+    endif()
+    if(MALFIX_SANITIZE)
+        target_compile_options(${target} PRIVATE -fsanitize=address,undefined
+                               -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+        target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+    endif()
+endfunction()

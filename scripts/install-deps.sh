@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs everything malfix needs to build, test and benchmark on Debian 12, with apt-get only.
+# Usage: scripts/install-deps.sh [--runtime-peers]   (peers are the real tools the tests talk to)
+set -euo pipefail
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO=sudo
+else
+    SUDO=
+fi
+export DEBIAN_FRONTEND=noninteractive
+build=(build-essential cmake ninja-build pkg-config git
+       libboost-dev libconcurrentqueue-dev librdkafka-dev libprotobuf-dev protobuf-compiler
+       libcli11-dev catch2 libpcap-dev libbenchmark-dev)
+# Real peers used by the interoperability tests: exporters, decoders and plain TCP tools.
+peers=(softflowd libfixbuf-tools tshark socat netcat-openbsd kcat python3 procps curl)
+stamp=/var/lib/apt/periodic/malfix-updated
+if [ ! -f "$stamp" ] || [ -n "$(find "$stamp" -mmin +720 2>/dev/null)" ]; then
+    $SUDO apt-get update -qq
+    $SUDO mkdir -p "$(dirname "$stamp")" && $SUDO touch "$stamp"
+fi
+echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
+$SUDO apt-get install -y -qq --no-install-recommends "${build[@]}" "${peers[@]}" >/dev/null
