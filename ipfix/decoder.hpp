@@ -1,13 +1,13 @@
 #pragma once
 
+#include "ipfix/flow_view.hpp"
+#include "ipfix/session.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string_view>
-
-#include "ipfix/flow_view.hpp"
-#include "ipfix/session.hpp"
 
 namespace malfix::ipfix {
 
@@ -33,12 +33,13 @@ std::string_view reason_name(DropReason reason);
 /// Counters kept by one decoding thread. Not atomic: each thread owns its own and they are
 /// summed when read.
 struct DecodeCounters {
-    std::uint64_t messages = 0;
+    std::uint64_t messages = 0;         ///< Messages accepted (ok == true)
     std::uint64_t data_records = 0;     ///< flows yielded to the FlowSink
     std::uint64_t options_records = 0;  ///< Options Template records: counted, not yielded
     std::uint64_t template_records = 0;
-    std::uint64_t withdrawals = 0;
-    std::uint64_t sequence_gaps = 0;    ///< Messages whose Sequence Number was not expected
+    std::uint64_t withdrawals = 0;          ///< Template Withdrawal records, known or not
+    std::uint64_t unknown_withdrawals = 0;  ///< withdrawals of a Template that was not live
+    std::uint64_t sequence_gaps = 0;        ///< Messages whose Sequence Number was not expected
     std::array<std::uint64_t, static_cast<std::size_t>(DropReason::kCount)> drops{};
 
     std::uint64_t& drop(DropReason r) { return drops[static_cast<std::size_t>(r)]; }
@@ -61,6 +62,9 @@ struct DecodeResult {
 
 /// Length of the Message that starts at bytes, from its header; 0 if fewer than 16 bytes
 /// are available. Stream readers (TCP, files) use it to frame Messages.
+/// A Length field under 16 is reported as 16, so a reader never waits forever on a corrupt
+/// stream: it hands those 16 bytes to decode_message(), which refuses them with
+/// kBadMessageLength, and the session is closed.
 std::size_t message_length(std::span<const std::byte> bytes);
 
 /// Decodes one IPFIX Message received on session. Template Sets update the session's

@@ -1,14 +1,14 @@
 #pragma once
 
+#include "ipfix/ip_address.hpp"
+#include "ipfix/template.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string_view>
-
-#include "ipfix/ip_address.hpp"
-#include "ipfix/template.hpp"
 
 namespace malfix::ipfix {
 

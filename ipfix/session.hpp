@@ -1,11 +1,11 @@
 #pragma once
 
+#include "ipfix/template.hpp"
+
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <unordered_map>
-
-#include "ipfix/template.hpp"
 
 namespace malfix::ipfix {
 
@@ -29,7 +29,14 @@ public:
                                                 std::int64_t now) const;
     /// Installs a definition; returns false if, on TCP, a different definition already holds
     /// the ID (it must be withdrawn first). An identical resend only refreshes it.
+    /// A new definition gets its min_record_length, fixed_length and a fresh uid here. On
+    /// TCP and files a conflicting definition still replaces the old one (as ipfixcol2 does):
+    /// losing the Exporter's data is worse than trusting its latest word; the false return
+    /// lets the caller count kTemplateRedefined.
     bool define(std::uint32_t domain, Template tmpl, std::int64_t now);
+    /// Marks the live Template (domain, id) as just received, as an identical resend does,
+    /// without building a Template. Returns false if there is no live Template for the ID.
+    bool refresh(std::uint32_t domain, std::uint16_t id, std::int64_t now);
     /// Withdraws one template (id >= 256) or, with id 2 or 3, all templates or all options
     /// templates of the domain. Returns the number withdrawn.
     std::size_t withdraw(std::uint32_t domain, std::uint16_t id);
