@@ -14,12 +14,14 @@ namespace malfix::intel {
 enum class IndicatorKind : std::uint8_t { kIp, kIpPort, kCidr, kDomain };
 
 /// One trail with what a Maltrail user reads beside it. Owned by its Snapshot; pointers to it
-/// stay valid as long as the Snapshot does.
+/// stay valid as long as the Snapshot does. The texts are views into storage the Snapshot owns
+/// (info and reference are stored once per file, not once per trail): with about 1.5 million
+/// static trails, std::string members would cost over 100 MB more.
 struct Indicator {
-    std::string trail;      ///< normalised text, e.g. "62.204.41.166:27688", "evil.com"
-    std::string info;       ///< e.g. "zeus (malware)", "mass scanner"
-    std::string reference;  ///< e.g. "(static)", "(custom)"
-    std::uint16_t feed = 0; ///< index into Snapshot::feeds()
+    std::string_view trail;      ///< normalised text, e.g. "62.204.41.166:27688", "evil.com"
+    std::string_view info;       ///< e.g. "zeus (malware)", "mass scanner"
+    std::string_view reference;  ///< e.g. "(static)", "(custom)"
+    std::uint16_t feed = 0;      ///< index into Snapshot::feeds()
     IndicatorKind kind = IndicatorKind::kIp;
 };
 
@@ -33,10 +35,12 @@ struct DomainMatch {
 
 /// What one feed contributed, for logs, stats and metrics.
 struct FeedInfo {
-    std::string name;     ///< path or label given on the command line
+    std::string name;  ///< path or label given on the command line
     std::size_t indicators = 0;
     std::size_t bad_lines = 0;
     std::size_t skipped_lines = 0;  ///< valid trails of kinds flows cannot match (URLs, regex)
+    std::size_t duplicates = 0;     ///< trails already given earlier (the first one is kept)
+    std::size_t whitelisted = 0;    ///< trails dropped because the whitelist covers them
 };
 
 /// Normalises a DNS name the way trails are normalised (REFERENCE §5): lower case, no
