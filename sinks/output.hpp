@@ -1,9 +1,9 @@
 #pragma once
 
+#include "engine/flow_batch.hpp"
+
 #include <cstdint>
 #include <string>
-
-#include "engine/flow_batch.hpp"
 
 namespace malfix::sinks {
 
@@ -12,8 +12,8 @@ struct OutputStats {
     std::uint64_t flows = 0;     ///< flows written
     std::uint64_t messages = 0;  ///< IPFIX Messages, JSON lines, ... handed to the transport
     std::uint64_t bytes = 0;
-    std::uint64_t errors = 0;    ///< write failures (connection lost, disk full, ...)
-    std::uint64_t dropped = 0;   ///< flows that could not be written
+    std::uint64_t errors = 0;   ///< write failures (connection lost, disk full, ...)
+    std::uint64_t dropped = 0;  ///< flows that could not be written
 };
 
 /// An output. Only the serializer thread calls write() and flush(); stats() may be called
