@@ -1,14 +1,14 @@
 #pragma once
 
+#include "engine/flow_batch.hpp"
+
+#include <concurrentqueue/blockingconcurrentqueue.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
 #include <vector>
-
-#include <concurrentqueue/blockingconcurrentqueue.h>
-
-#include "engine/flow_batch.hpp"
 
 namespace malfix::engine {
 

@@ -52,8 +52,7 @@ Verdict Dispatcher::on_message(ipfix::Session& session, std::span<const std::byt
     return result.ok ? Verdict::kAccepted : Verdict::kRejected;
 }
 
-const std::shared_ptr<const std::string>& Dispatcher::exporter_name(
-    const ipfix::Session& session) {
+const std::shared_ptr<const std::string>& Dispatcher::exporter_name(const ipfix::Session& session) {
     auto [it, inserted] = exporters_.try_emplace(&session);
     if (inserted) {
         it->second = std::make_shared<const std::string>(session.exporter());

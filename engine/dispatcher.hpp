@@ -1,5 +1,9 @@
 #pragma once
 
+#include "engine/batch_queue.hpp"
+#include "engine/input.hpp"
+#include "ipfix/decoder.hpp"
+
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -7,10 +11,6 @@
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include "engine/batch_queue.hpp"
-#include "engine/input.hpp"
-#include "ipfix/decoder.hpp"
 
 namespace malfix::engine {
 

@@ -35,7 +35,8 @@ std::string_view hit_field_name(HitField field) {
 }
 
 FlowBatch::FlowBatch()
-    : arena_(std::make_unique<std::byte[]>(kArenaBytes)), text_(std::make_unique<char[]>(kTextBytes)) {
+    : arena_(std::make_unique<std::byte[]>(kArenaBytes)),
+      text_(std::make_unique<char[]>(kTextBytes)) {
     flows.reserve(kMaxFlows);
     hits.reserve(kMaxFlows * 2);
     templates.reserve(kMaxTemplates);

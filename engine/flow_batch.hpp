@@ -1,5 +1,8 @@
 #pragma once
 
+#include "ipfix/flow_view.hpp"
+#include "ipfix/template.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -7,9 +10,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "ipfix/flow_view.hpp"
-#include "ipfix/template.hpp"
 
 namespace malfix::intel {
 class Snapshot;
@@ -22,8 +22,8 @@ enum class HitType : std::uint8_t { kIp, kIpPort, kDns };
 /// Which part of the flow matched, as written to the JSON "field" key.
 enum class HitField : std::uint8_t { kSrcAddr, kDstAddr, kSrcAddrPort, kDstAddrPort, kDnsQname };
 
-std::string_view hit_type_name(HitType type);    ///< "IP", "IPORT", "DNS"
-std::string_view hit_field_name(HitField field); ///< "src_addr", "dst_addr", ...
+std::string_view hit_type_name(HitType type);     ///< "IP", "IPORT", "DNS"
+std::string_view hit_field_name(HitField field);  ///< "src_addr", "dst_addr", ...
 
 /// One detection. The strings point into the batch's snapshot (kept alive by the batch) or
 /// into the batch's text arena (for rendered trails such as "(a.b).evil.com").
@@ -44,7 +44,7 @@ struct FlowRecord {
     std::uint32_t exporter = 0;   ///< index into FlowBatch::exporters
     std::uint32_t hit_begin = 0;  ///< first hit in FlowBatch::hits
     std::uint16_t hit_count = 0;
-    bool forward = false;         ///< set by the matcher: the outputs write this flow
+    bool forward = false;  ///< set by the matcher: the outputs write this flow
 };
 
 /// The unit that travels between threads: decoded flows, their raw records, and later their

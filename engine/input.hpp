@@ -1,9 +1,9 @@
 #pragma once
 
+#include "ipfix/session.hpp"
+
 #include <cstddef>
 #include <span>
-
-#include "ipfix/session.hpp"
 
 namespace malfix::engine {
 

@@ -83,9 +83,13 @@ bool parse_log_level(std::string_view text, LogLevel& level) {
     return false;
 }
 
-void set_log_level(LogLevel level) { g_level.store(level, std::memory_order_relaxed); }
+void set_log_level(LogLevel level) {
+    g_level.store(level, std::memory_order_relaxed);
+}
 
-bool log_enabled(LogLevel level) { return level >= g_level.load(std::memory_order_relaxed); }
+bool log_enabled(LogLevel level) {
+    return level >= g_level.load(std::memory_order_relaxed);
+}
 
 void log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields) {
     if (!log_enabled(level)) {

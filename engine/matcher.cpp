@@ -81,8 +81,7 @@ struct FlowMatcher {
 
     /// Maltrail shows a hit on a parent suffix as "(prefix).suffix", e.g. "(a.b).evil.com";
     /// the rendered text lives in the batch's text arena.
-    std::string_view render_trail(const char* name, std::size_t prefix,
-                                  std::string_view trail) {
+    std::string_view render_trail(const char* name, std::size_t prefix, std::string_view trail) {
         if (prefix == 0) {
             return trail;
         }

@@ -1,11 +1,11 @@
 #pragma once
 
+#include "engine/flow_batch.hpp"
+#include "intel/snapshot.hpp"
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
-
-#include "engine/flow_batch.hpp"
-#include "intel/snapshot.hpp"
 
 namespace malfix::engine {
 

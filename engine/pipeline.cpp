@@ -1,8 +1,8 @@
 #include "engine/pipeline.hpp"
 
-#include <chrono>
-
 #include "engine/log.hpp"
+
+#include <chrono>
 
 namespace malfix::engine {
 namespace {
@@ -34,7 +34,9 @@ Pipeline::Pipeline(PipelineOptions options, const intel::SnapshotHolder& intel,
     serializer_ = std::thread([this] { run_serializer(); });
 }
 
-Pipeline::~Pipeline() { stop(); }
+Pipeline::~Pipeline() {
+    stop();
+}
 
 Dispatcher& Pipeline::make_dispatcher() {
     std::vector<BatchQueue*> queues;

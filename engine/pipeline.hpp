@@ -1,5 +1,11 @@
 #pragma once
 
+#include "engine/batch_queue.hpp"
+#include "engine/dispatcher.hpp"
+#include "engine/matcher.hpp"
+#include "intel/snapshot.hpp"
+#include "sinks/output.hpp"
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -8,12 +14,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include "engine/batch_queue.hpp"
-#include "engine/dispatcher.hpp"
-#include "engine/matcher.hpp"
-#include "intel/snapshot.hpp"
-#include "sinks/output.hpp"
 
 namespace malfix::engine {
 
