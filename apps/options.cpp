@@ -1,10 +1,10 @@
 #include "apps/options.hpp"
 
+#include "malfix/version.hpp"
 #include <CLI/CLI.hpp>
+
 #include <iostream>
 #include <thread>
-
-#include "malfix/version.hpp"
 
 namespace malfix::apps {
 namespace {

@@ -9,15 +9,15 @@ namespace malfix::apps {
 
 /// Everything the malfix command line says, before any of it is acted on.
 struct Options {
-    std::vector<std::string> listen;     ///< tcp://ADDR:PORT, udp://ADDR:PORT
-    std::vector<std::string> read;       ///< IPFIX files and pcap/pcapng captures
-    std::vector<std::string> intel;      ///< trails directories, trails.csv, trail files
+    std::vector<std::string> listen;  ///< tcp://ADDR:PORT, udp://ADDR:PORT
+    std::vector<std::string> read;    ///< IPFIX files and pcap/pcapng captures
+    std::vector<std::string> intel;   ///< trails directories, trails.csv, trail files
     std::vector<std::string> whitelist;
-    std::vector<std::string> outputs;    ///< ipfix:PATH, ipfix+tcp://, ipfix+udp://, json:PATH
+    std::vector<std::string> outputs;  ///< ipfix:PATH, ipfix+tcp://, ipfix+udp://, json:PATH
     std::string mode = "alert";
-    std::size_t threads = 0;             ///< matcher threads; 0 until defaulted to the cores
+    std::size_t threads = 0;  ///< matcher threads; 0 until defaulted to the cores
     std::size_t input_threads = 1;
-    double stats_interval = 10.0;        ///< seconds between stats lines; 0 turns them off
+    double stats_interval = 10.0;  ///< seconds between stats lines; 0 turns them off
     std::int64_t template_timeout = 1800;
     std::int64_t template_refresh = 60;
     std::string log_level = "info";

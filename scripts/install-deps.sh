@@ -10,7 +10,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 build=(build-essential cmake ninja-build pkg-config git
        libboost-dev libconcurrentqueue-dev librdkafka-dev libprotobuf-dev protobuf-compiler
-       libcli11-dev catch2 libpcap-dev libbenchmark-dev)
+       libcli11-dev catch2 libpcap-dev libbenchmark-dev clang-format)
 # Real peers used by the interoperability tests: exporters, decoders and plain TCP tools.
 peers=(softflowd libfixbuf-tools tshark socat netcat-openbsd kcat python3 procps curl)
 stamp=/var/lib/apt/periodic/malfix-updated
