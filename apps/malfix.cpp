@@ -133,6 +133,16 @@ bool read_files(const Options& o, engine::Dispatcher& dispatcher) {
     return all_ok;
 }
 
+/// The listeners report "level: text" lines (already throttled); they join the logfmt log.
+void log_listener_line(std::string_view line) {
+    LogLevel level = LogLevel::kInfo;
+    if (const std::size_t colon = line.find(": ");
+        colon != std::string_view::npos && engine::parse_log_level(line.substr(0, colon), level)) {
+        line.remove_prefix(colon + 2);
+    }
+    log(level, line);
+}
+
 /// Signals are taken by sigtimedwait() in the main thread only: every thread inherits the
 /// blocked mask from here, so no handler ever runs inside a worker.
 sigset_t block_signals() {
@@ -220,6 +230,7 @@ int run(const Options& o) {
         }
         engine::InputRuntimeOptions ropts;
         ropts.io_threads = o.input_threads;
+        ropts.log = log_listener_line;
         network = std::make_unique<engine::InputRuntime>(
             specs, [&](std::size_t i) -> engine::MessageConsumer& { return *net_dispatchers[i]; },
             ropts);

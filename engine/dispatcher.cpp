@@ -44,6 +44,7 @@ Verdict Dispatcher::on_message(ipfix::Session& session, std::span<const std::byt
     const ipfix::DecodeResult result = ipfix::decode_message(message, session, decode_, *this, now);
     if (!result.ok) {
         ++rejected_;
+        last_rejection_ = {ipfix::reason_name(result.reason), result.offset};
     }
     // Publishing now and then keeps the stats line moving during a long file or connection.
     if ((decode_.messages & 63) == 0) {

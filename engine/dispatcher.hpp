@@ -41,6 +41,7 @@ public:
     Verdict on_message(ipfix::Session& session, std::span<const std::byte> message) override;
     void flush() override;
     void on_session_closed(ipfix::Session& session) override;
+    Rejection last_rejection() const override { return last_rejection_; }
 
     const InputCounters& counters() const { return published_; }
 
@@ -58,6 +59,7 @@ private:
     ipfix::DecodeCounters decode_;
     std::uint64_t queue_full_drops_ = 0;
     std::uint64_t rejected_ = 0;
+    Rejection last_rejection_;
     ipfix::Session* current_session_ = nullptr;
     std::shared_ptr<const std::string> current_exporter_;
     std::unordered_map<const ipfix::Session*, std::shared_ptr<const std::string>> exporters_;

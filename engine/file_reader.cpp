@@ -187,6 +187,10 @@ private:
         summary_.bytes += message.size();
         if (consumer_.on_message(session_, message) == Verdict::kRejected) {
             ++summary_.rejected;
+            const Rejection why = consumer_.last_rejection();
+            summary_.add_error(path_ + ": offset " + std::to_string(window_.offset()) +
+                               ": Message skipped: " + std::string(why.reason) + " at octet " +
+                               std::to_string(why.offset) + " of the Message");
         }
     }
 

@@ -233,7 +233,10 @@ private:
                 ctx_.consumer.on_message(*session_, pending.first(frame.length));
             if (verdict == Verdict::kRejected) {
                 bump(ctx_.counters.rejected);
-                close(CloseReason::kRejected, "Message rejected by the decoder");
+                const Rejection why = ctx_.consumer.last_rejection();
+                close(CloseReason::kRejected,
+                      "Message rejected by the decoder: " + std::string(why.reason) + " at octet " +
+                          std::to_string(why.offset));
                 return false;
             }
             begin_ += frame.length;

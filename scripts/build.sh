@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Configures and builds malfix into build/ (or $MALFIX_BUILD_DIR). Extra arguments go to cmake.
+# Configures and builds malfix into build/ (or $MALFIX_BUILD_DIR). Extra arguments go to cmake;
+# $MALFIX_TARGETS (space separated) limits the build to those targets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${MALFIX_BUILD_DIR:-build}
@@ -8,4 +9,8 @@ command -v ninja >/dev/null && generator=(-G Ninja)
 if [ ! -f "$dir/CMakeCache.txt" ]; then
     cmake -S . -B "$dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
 fi
-cmake --build "$dir" -j "$(nproc)"
+targets=()
+for t in ${MALFIX_TARGETS:-}; do
+    targets+=(--target "$t")
+done
+cmake --build "$dir" -j "$(nproc)" "${targets[@]}"

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh
+MALFIX_TARGETS=malfix scripts/build.sh
 sample=tests/data/sample
 exec build/apps/malfix \
     --read "$sample/yaf_mixed_v4v6_dpi.yaf" \
