@@ -108,17 +108,23 @@ void log_input_summary(const std::string& path, const engine::InputSummary& s) {
 }
 
 /// Reads every --read input through one dispatcher. Returns false if any could not be read.
-bool read_files(const Options& o, engine::Dispatcher& dispatcher) {
+bool read_files(const Options& o, engine::Dispatcher& dispatcher, InputDrops& drops) {
     bool all_ok = true;
     for (const std::string& path : o.read) {
         try {
             switch (sniff(path)) {
-                case FileKind::kCapture:
-                    log_input_summary(path, engine::CaptureReader(path).run(dispatcher));
+                case FileKind::kCapture: {
+                    const engine::CaptureSummary s = engine::CaptureReader(path).run(dispatcher);
+                    drops.add(s);
+                    log_input_summary(path, s);
                     break;
-                case FileKind::kIpfix:
-                    log_input_summary(path, engine::FileReader(path).run(dispatcher));
+                }
+                case FileKind::kIpfix: {
+                    const engine::InputSummary s = engine::FileReader(path).run(dispatcher);
+                    drops.add(s);
+                    log_input_summary(path, s);
                     break;
+                }
                 case FileKind::kUnknown:
                     log(LogLevel::kError, "not an IPFIX file nor a pcap/pcapng capture",
                         {{"input", path}});
@@ -177,8 +183,9 @@ void reload_intel(const Options& o, intel::SnapshotHolder& holder) {
 /// The main loop while inputs run: stats lines, SIGHUP reloads, and SIGINT/SIGTERM or the
 /// end of the batch inputs end it. Returns the signal that ended it, or 0.
 int supervise(const Options& o, const sigset_t& signals, intel::SnapshotHolder& holder,
-              const engine::Pipeline& pipeline, const std::atomic<bool>& inputs_done) {
-    StatsReporter reporter(pipeline);
+              const engine::Pipeline& pipeline, const engine::InputRuntime* network,
+              InputDrops& drops, const std::atomic<bool>& inputs_done) {
+    StatsReporter reporter(pipeline, drops);
     const auto interval = std::chrono::milliseconds(static_cast<long>(o.stats_interval * 1000));
     auto next_stats = std::chrono::steady_clock::now() + interval;
     while (!inputs_done.load()) {
@@ -192,6 +199,9 @@ int supervise(const Options& o, const sigset_t& signals, intel::SnapshotHolder& 
         }
         if (interval.count() > 0 && std::chrono::steady_clock::now() >= next_stats) {
             next_stats += interval;
+            if (network != nullptr) {
+                drops.set_network(network->stats());
+            }
             reporter.report();
         }
     }
@@ -242,15 +252,17 @@ int run(const Options& o) {
 
     std::atomic<bool> files_done{false};
     bool files_ok = true;
+    InputDrops drops;
     engine::Dispatcher& file_dispatcher = pipeline.make_dispatcher();
     std::thread reader([&] {
-        files_ok = read_files(o, file_dispatcher);
+        files_ok = read_files(o, file_dispatcher, drops);
         files_done.store(true);
     });
 
     // Batch mode ends with the files; a daemon runs until a signal.
     std::atomic<bool> never{false};
-    const int sig = supervise(o, signals, holder, pipeline, o.batch() ? files_done : never);
+    const int sig = supervise(o, signals, holder, pipeline, network.get(), drops,
+                              o.batch() ? files_done : never);
     if (sig != 0 && !files_done.load()) {
         log(LogLevel::kInfo, "waiting for the file being read to finish");
     }
@@ -258,9 +270,10 @@ int run(const Options& o) {
     if (network) {
         network->stop();
         network->wait();
+        drops.set_network(network->stats());
     }
     pipeline.stop();
-    StatsReporter(pipeline).summary();
+    StatsReporter(pipeline, drops).summary();
     return files_ok ? 0 : 1;
 }
 

@@ -15,8 +15,53 @@ std::string rate(std::uint64_t now, std::uint64_t before, double seconds) {
     return std::to_string(static_cast<std::uint64_t>(r + 0.5));
 }
 
+}  // namespace
+
+std::string_view InputDrops::name(Reason reason) {
+    switch (reason) {
+        case kFramingLost:
+            return "framing_lost";
+        case kTruncated:
+            return "truncated_message";
+        case kNotIpfix:
+            return "not_ipfix";
+        case kNetflow:
+            return "netflow_unsupported";
+        case kUdpMalformed:
+            return "udp_malformed";
+        case kUdpSenderLimit:
+            return "udp_sender_limit";
+        case kCaptureUnreadable:
+            return "capture_unreadable";
+        case kCount:
+            break;
+    }
+    return "?";
+}
+
+void InputDrops::add(const engine::InputSummary& file) {
+    add(kFramingLost, file.resyncs);
+}
+
+void InputDrops::add(const engine::CaptureSummary& c) {
+    add(kFramingLost, c.resyncs + c.tcp_streams_abandoned);
+    add(kNotIpfix, c.non_ipfix_udp + c.non_ipfix_tcp);
+    add(kNetflow, c.unsupported_netflow);
+    add(kUdpMalformed, c.udp_malformed);
+    add(kCaptureUnreadable, c.truncated + c.fragments);
+}
+
+void InputDrops::set_network(const engine::ListenerStats& n) {
+    const auto relaxed = std::memory_order_relaxed;
+    network_[kFramingLost].store(n.closed(engine::CloseReason::kBadHeader), relaxed);
+    network_[kTruncated].store(n.tcp_truncated, relaxed);
+    network_[kNetflow].store(n.udp_unsupported_netflow, relaxed);
+    network_[kUdpMalformed].store(n.udp_malformed, relaxed);
+    network_[kUdpSenderLimit].store(n.udp_sender_limit, relaxed);
+}
+
 /// "reason=count,reason=count" of the non-zero drop counters, or "none".
-std::string drops_text(const engine::PipelineStats& s) {
+std::string StatsReporter::drops_text(const engine::PipelineStats& s) const {
     std::string text;
     auto add = [&text](std::string_view name, std::uint64_t n) {
         if (n == 0) {
@@ -33,13 +78,18 @@ std::string drops_text(const engine::PipelineStats& s) {
         add(ipfix::reason_name(static_cast<ipfix::DropReason>(i)), s.drops[i]);
     }
     add("queue_full", s.queue_full_drops);
+    for (std::size_t r = 0; r < InputDrops::kCount; ++r) {
+        const auto reason = static_cast<InputDrops::Reason>(r);
+        add(InputDrops::name(reason), inputs_.get(reason));
+    }
     return text.empty() ? "none" : text;
 }
 
-}  // namespace
-
-StatsReporter::StatsReporter(const engine::Pipeline& pipeline)
-    : pipeline_(pipeline), last_(pipeline.stats()), last_time_(std::chrono::steady_clock::now()) {}
+StatsReporter::StatsReporter(const engine::Pipeline& pipeline, const InputDrops& inputs)
+    : pipeline_(pipeline),
+      inputs_(inputs),
+      last_(pipeline.stats()),
+      last_time_(std::chrono::steady_clock::now()) {}
 
 void StatsReporter::report() {
     const engine::PipelineStats now = pipeline_.stats();

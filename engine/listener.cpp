@@ -65,6 +65,7 @@ struct alignas(64) IoCounters {
     Counter udp_malformed{0};
     Counter udp_unsupported_netflow{0};
     Counter udp_sender_limit{0};
+    Counter tcp_truncated{0};
     Counter udp_sessions_open{0};
     std::array<Counter, static_cast<std::size_t>(CloseReason::kCount)> closes{};
 };
@@ -190,6 +191,9 @@ private:
         }
         if (ec) {
             if (ec == asio::error::eof) {
+                if (end_ != begin_) {
+                    bump(ctx_.counters.tcp_truncated);
+                }
                 close(CloseReason::kPeerClosed, pending_detail());
             } else if (ec == asio::error::operation_aborted) {
                 close(CloseReason::kStopped);
@@ -669,9 +673,6 @@ void InputRuntime::start() {
     for (auto& listener : impl_->udp_listeners) {
         listener->receive();
     }
-    for (const ListenSpec& spec : impl_->bound) {
-        impl_->log("info: listening on " + to_string(spec));
-    }
     for (auto& ctx : impl_->contexts) {
         impl_->arm_flush(*ctx);
         impl_->threads.emplace_back([this, raw = ctx.get()] {
@@ -722,6 +723,7 @@ ListenerStats InputRuntime::stats() const {
         total.udp_malformed += get(c.udp_malformed);
         total.udp_unsupported_netflow += get(c.udp_unsupported_netflow);
         total.udp_sender_limit += get(c.udp_sender_limit);
+        total.tcp_truncated += get(c.tcp_truncated);
         total.udp_sessions_open += get(c.udp_sessions_open);
         for (std::size_t i = 0; i < total.closes.size(); ++i) {
             total.closes[i] += get(c.closes[i]);

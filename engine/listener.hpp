@@ -53,6 +53,7 @@ struct ListenerStats {
     std::uint64_t udp_datagrams = 0;
     std::uint64_t udp_malformed = 0;  ///< datagrams (or their tails) that are no whole Messages
     std::uint64_t udp_unsupported_netflow = 0;  ///< NetFlow v9/v5 datagrams, dropped
+    std::uint64_t tcp_truncated = 0;            ///< connections closed by the peer inside a Message
     std::uint64_t udp_sender_limit = 0;         ///< datagrams of new senders over max_udp_sessions
     std::uint64_t udp_sessions_open = 0;
     std::array<std::uint64_t, static_cast<std::size_t>(CloseReason::kCount)> closes{};

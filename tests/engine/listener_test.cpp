@@ -173,7 +173,7 @@ TEST_CASE("TCP Messages are framed across writes and reach the consumer",
     CHECK(stats.connections_total == 1);
     CHECK(stats.connections_open == 0);
     CHECK(stats.closed(CloseReason::kPeerClosed) == 1);
-    CHECK(log.contains("info: listening on tcp://127.0.0.1:"));
+    CHECK(log.contains("info: tcp:127.0.0.1:"));
 
     runtime.stop();
     runtime.wait();
