@@ -146,6 +146,13 @@ void log_listener_line(std::string_view line) {
         colon != std::string_view::npos && engine::parse_log_level(line.substr(0, colon), level)) {
         line.remove_prefix(colon + 2);
     }
+    // "tcp:ADDR:PORT: text" names the exporter: give it its own key, as every line should.
+    if (line.starts_with("tcp:") || line.starts_with("udp:")) {
+        if (const std::size_t end = line.find(": "); end != std::string_view::npos) {
+            log(level, line.substr(end + 2), {{"exporter", std::string(line.substr(0, end))}});
+            return;
+        }
+    }
     log(level, line);
 }
 

@@ -3,6 +3,7 @@
 #include "malfix/version.hpp"
 #include <CLI/CLI.hpp>
 
+#include <cstdio>
 #include <iostream>
 #include <thread>
 
@@ -18,6 +19,13 @@ std::string join(const std::vector<std::string>& items) {
         out += item;
     }
     return out;
+}
+
+/// 10 -> "10", 0.5 -> "0.5": no trailing zeros in the configuration line.
+std::string seconds_text(double seconds) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", seconds);
+    return text;
 }
 
 void add_flags(CLI::App& app, Options& o) {
@@ -105,7 +113,7 @@ std::vector<std::pair<std::string, std::string>> describe(const Options& o) {
         {"mode", o.mode},
         {"threads", std::to_string(o.threads)},
         {"input_threads", std::to_string(o.input_threads)},
-        {"stats_interval", std::to_string(o.stats_interval)},
+        {"stats_interval", seconds_text(o.stats_interval)},
         {"template_timeout", std::to_string(o.template_timeout)},
         {"template_refresh", std::to_string(o.template_refresh)},
         {"log_level", o.log_level},
