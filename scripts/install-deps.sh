@@ -12,7 +12,7 @@ build=(build-essential cmake ninja-build pkg-config git
        libboost-dev libconcurrentqueue-dev librdkafka-dev libprotobuf-dev protobuf-compiler
        libcli11-dev catch2 libpcap-dev libbenchmark-dev clang-format)
 # Real peers used by the interoperability tests: exporters, decoders and plain TCP tools.
-peers=(softflowd libfixbuf-tools tshark socat netcat-openbsd kcat python3 procps curl)
+peers=(softflowd libfixbuf-tools tshark socat netcat-openbsd kcat python3 procps curl gnuplot-nox)
 stamp=/var/lib/apt/periodic/malfix-updated
 if [ ! -f "$stamp" ] || [ -n "$(find "$stamp" -mmin +720 2>/dev/null)" ]; then
     $SUDO apt-get update -qq
