@@ -82,6 +82,16 @@ public:
         return slot->value;
     }
 
+    /// Calls f(key) for every key present, in slot order.
+    template <typename F>
+    void for_each_key(F&& f) const {
+        for (const Slot& slot : slots_) {
+            if (slot.value != kAbsent) {
+                f(slot.key);
+            }
+        }
+    }
+
     /// Value slot of a present key, for rewriting a value after the fact; nullptr if absent.
     std::uint32_t* find_mutable(const Key& key) {
         if (size_ == 0) {

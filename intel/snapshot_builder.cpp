@@ -271,6 +271,7 @@ std::shared_ptr<const Snapshot> SnapshotBuilder::build() {
         fold_whitelisted_addresses();
     }
     snapshot_->finish_domains();
+    snapshot_->finish_addresses();
     std::shared_ptr<const Snapshot> result = std::move(snapshot_);
     snapshot_ = std::make_unique<TrailSnapshot>();
     pending_ = std::make_unique<Pending>();

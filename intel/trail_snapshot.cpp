@@ -65,9 +65,11 @@ std::uint64_t hash_domain(std::string_view name) {
 }
 
 const Indicator* TrailSnapshot::find_ipv4(std::uint32_t host_order) const {
-    const std::uint32_t exact = v4_.find(host_order);
-    if (exact != kAbsent) {
-        return hit(exact);
+    if (v4_filter_has(host_order)) {
+        const std::uint32_t exact = v4_.find(host_order);
+        if (exact != kAbsent) {
+            return hit(exact);
+        }
     }
     if (cidr4_.empty()) {
         return nullptr;
@@ -96,6 +98,9 @@ const Indicator* TrailSnapshot::find_ipv6(const std::array<std::uint8_t, 16>& ad
 }
 
 const Indicator* TrailSnapshot::find_ipv4_port(std::uint32_t host_order, std::uint16_t port) const {
+    if (!v4_filter_has(host_order)) {
+        return nullptr;
+    }
     const std::uint32_t ref = v4_port_.find(std::uint64_t{host_order} << 16 | port);
     return ref == kAbsent ? nullptr : hit(ref);
 }
@@ -147,7 +152,7 @@ DomainMatch TrailSnapshot::find_domain(std::string_view name) const {
 std::size_t TrailSnapshot::memory_bytes() const {
     return arena_.memory_bytes() + store_.memory_bytes() + v4_.memory_bytes() +
            v4_port_.memory_bytes() + v6_.memory_bytes() + v6_port_.memory_bytes() +
-           cidr4_.memory_bytes() + cidr6_.memory_bytes() +
+           cidr4_.memory_bytes() + cidr6_.memory_bytes() + v4_filter_.capacity() * 8 +
            domain_slots_.capacity() * sizeof(DomainSlot) + domain_filter_.capacity() * 8;
 }
 
@@ -164,6 +169,22 @@ void TrailSnapshot::finish_domains() {
             domain_filter_[bit / 64] |= std::uint64_t{1} << (bit % 64);
         }
     }
+}
+
+void TrailSnapshot::finish_addresses() {
+    std::size_t bits = 64;
+    while (bits < (v4_.size() + v4_port_.size()) * 8) {
+        bits *= 2;
+    }
+    v4_filter_.assign(bits / 64, 0);
+    v4_filter_mask_ = bits - 1;
+    auto set = [this](std::uint32_t addr) {
+        const std::uint64_t bit = mix64(addr ^ kV4FilterSalt) & v4_filter_mask_;
+        v4_filter_[bit / 64] |= std::uint64_t{1} << (bit % 64);
+    };
+    v4_.for_each_key(set);
+    v4_port_.for_each_key(
+        [&set](std::uint64_t key) { set(static_cast<std::uint32_t>(key >> 16)); });
 }
 
 bool TrailSnapshot::whitelisted_v4(std::uint32_t addr) const {

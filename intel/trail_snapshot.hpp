@@ -178,6 +178,22 @@ private:
 
     /// Builds the domain filter; called once by the builder when the tables are final.
     void finish_domains();
+    /// Builds the IPv4 address filter; called once by the builder when the tables are final.
+    void finish_addresses();
+    bool v4_filter_has(std::uint32_t addr) const {
+        const std::uint64_t bit = mix64(addr ^ kV4FilterSalt) & v4_filter_mask_;
+        return (v4_filter_[bit / 64] & (std::uint64_t{1} << (bit % 64))) != 0;
+    }
+    // Salted so the filter's bits are independent of the slot index the tables derive from
+    // the same hash.
+    static constexpr std::uint32_t kV4FilterSalt = 0x9E3779B9;
+
+    // One bit per IPv4 address that has an exact or address:port trail, about 8 bits per
+    // address (1 MiB for the full static trails). Most flows hit no trail, and their four
+    // address lookups per flow then stop here, in cache, instead of probing tables of
+    // several MiB with a cache miss each (27 % of a benign run's CPU before this filter).
+    std::vector<std::uint64_t> v4_filter_;
+    std::uint64_t v4_filter_mask_ = 0;
     bool domain_filter_has(std::uint64_t hash) const {
         const std::uint64_t bit = hash & domain_filter_mask_;
         return (domain_filter_[bit / 64] & (std::uint64_t{1} << (bit % 64))) != 0;
