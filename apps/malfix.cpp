@@ -5,16 +5,19 @@
 #include "apps/stats_report.hpp"
 #include "engine/capture_reader.hpp"
 #include "engine/file_reader.hpp"
+#include "engine/kafka_input.hpp"
 #include "engine/listener.hpp"
 #include "engine/log.hpp"
 #include "engine/pipeline.hpp"
 #include "intel/feed_loader.hpp"
+#include "sinks/kafka_output.hpp"
 #include "sinks/output_factory.hpp"
 
 #include "malfix/version.hpp"
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -58,11 +61,59 @@ std::shared_ptr<const intel::Snapshot> load_intel(const Options& o) {
     return std::move(result.snapshot);
 }
 
+// --- Kafka wiring (issue 4) -----------------------------------------------------------------
+
+bool is_kafka(const std::string& spec) {
+    return spec.starts_with("kafka://");
+}
+
+/// The Kafka flags, with the client's lines joining the logfmt log.
+sinks::KafkaSettings kafka_settings(const Options& o) {
+    sinks::KafkaSettings settings;
+    for (const std::string& property : o.kafka_properties) {
+        settings.properties.push_back(sinks::parse_kafka_property(property));
+    }
+    settings.connect_timeout_ms = static_cast<int>(o.kafka_connect_timeout * 1000);
+    settings.flush_timeout_ms = static_cast<int>(o.kafka_flush_timeout * 1000);
+    settings.wait_for_broker = o.kafka_wait;
+    settings.log = [](sinks::KafkaLogLevel level, std::string_view message) {
+        static constexpr LogLevel kLevels[] = {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn,
+                                               LogLevel::kError};
+        log(kLevels[static_cast<int>(level)], message);
+    };
+    return settings;
+}
+
+/// One Kafka input per kafka:// --listen, each with its own dispatcher; they commit offsets
+/// only after pipeline.drain() (every output delivered what they handed over).
+std::vector<std::unique_ptr<engine::KafkaInput>> make_kafka_inputs(const Options& o,
+                                                                   engine::Pipeline& pipeline) {
+    std::vector<std::unique_ptr<engine::KafkaInput>> inputs;
+    for (const std::string& spec : o.listen) {
+        if (!is_kafka(spec)) {
+            continue;
+        }
+        engine::KafkaInputOptions options;
+        options.settings = kafka_settings(o);
+        options.drain = [&pipeline] { pipeline.drain(); };
+        inputs.push_back(
+            std::make_unique<engine::KafkaInput>(spec, pipeline.make_dispatcher(), options));
+        log(LogLevel::kInfo, "consuming", {{"listen", spec}});
+    }
+    return inputs;
+}
+
+// ------------------------------------------------------------------------------------------
+
 std::vector<std::unique_ptr<sinks::Output>> make_outputs(const Options& o) {
     sinks::OutputOptions options;
     options.template_refresh_s = o.template_refresh;
     std::vector<std::unique_ptr<sinks::Output>> outputs;
     for (const std::string& spec : o.outputs) {
+        if (is_kafka(spec)) {
+            outputs.push_back(sinks::make_kafka_output(spec, kafka_settings(o)));
+            continue;
+        }
         outputs.push_back(sinks::make_output(spec, options));
     }
     return outputs;
@@ -232,18 +283,24 @@ int run(const Options& o) {
     engine::PipelineOptions popts;
     popts.matchers = o.threads;
     popts.mode = o.mode == "pipeline" ? engine::Mode::kPipeline : engine::Mode::kAlert;
-    popts.max_inputs = o.input_threads + 1;
+    const auto kafka_listens =
+        static_cast<std::size_t>(std::count_if(o.listen.begin(), o.listen.end(), is_kafka));
+    const bool net_listens = kafka_listens < o.listen.size();
+    popts.max_inputs = o.input_threads + 1 + kafka_listens;
     engine::Pipeline pipeline(popts, holder, make_outputs(o));
+    std::vector<std::unique_ptr<engine::KafkaInput>> kafka_inputs = make_kafka_inputs(o, pipeline);
 
     std::vector<engine::Dispatcher*> net_dispatchers;
-    for (std::size_t i = 0; i < o.input_threads && !o.listen.empty(); ++i) {
+    for (std::size_t i = 0; i < o.input_threads && net_listens; ++i) {
         net_dispatchers.push_back(&pipeline.make_dispatcher());
     }
     std::unique_ptr<engine::InputRuntime> network;
-    if (!o.listen.empty()) {
+    if (net_listens) {
         std::vector<engine::ListenSpec> specs;
         for (const std::string& spec : o.listen) {
-            specs.push_back(engine::parse_listen_spec(spec));
+            if (!is_kafka(spec)) {
+                specs.push_back(engine::parse_listen_spec(spec));
+            }
         }
         engine::InputRuntimeOptions ropts;
         ropts.io_threads = o.input_threads;
@@ -255,6 +312,10 @@ int run(const Options& o) {
         for (const engine::ListenSpec& bound : network->bound_endpoints()) {
             log(LogLevel::kInfo, "listening", {{"listen", engine::to_string(bound)}});
         }
+    }
+
+    for (auto& input : kafka_inputs) {
+        input->start();
     }
 
     std::atomic<bool> files_done{false};
@@ -278,6 +339,17 @@ int run(const Options& o) {
         network->stop();
         network->wait();
         drops.set_network(network->stats());
+    }
+    for (auto& input : kafka_inputs) {
+        input->stop();  // hands over, drains and commits what it consumed
+        const engine::KafkaInputStats k = input->stats();
+        log(LogLevel::kInfo, "input done",
+            {{"input", input->name()},
+             {"records", std::to_string(k.records)},
+             {"flows", std::to_string(k.flows)},
+             {"bad_records", std::to_string(k.bad_records)},
+             {"commits", std::to_string(k.commits)},
+             {"commit_errors", std::to_string(k.commit_errors)}});
     }
     pipeline.stop();
     StatsReporter(pipeline, drops).summary();

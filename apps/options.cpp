@@ -28,9 +28,46 @@ std::string seconds_text(double seconds) {
     return text;
 }
 
+/// Flags of the kafka:// outputs and inputs (sinks/KAFKA.md).
+void add_kafka_flags(CLI::App& app, Options& o) {
+    app.add_option("-X,--kafka-property", o.kafka_properties,
+                   "librdkafka property KEY=VALUE for every Kafka client, as kcat -X (repeatable; "
+                   "e.g. -X compression.type=lz4 -X security.protocol=SSL)")
+        ->type_name("KEY=VALUE")
+        ->check([](const std::string& text) {
+            return text.find('=') == std::string::npos || text.front() == '='
+                       ? std::string("expected KEY=VALUE")
+                       : std::string();
+        });
+    app.add_option("--kafka-connect-timeout", o.kafka_connect_timeout,
+                   "Seconds to wait for a Kafka broker at start-up before exiting with an error")
+        ->check(CLI::Range(0.1, 3600.0))
+        ->capture_default_str();
+    app.add_option("--kafka-flush-timeout", o.kafka_flush_timeout,
+                   "Seconds a flush (and shutdown) waits for outstanding Kafka deliveries")
+        ->check(CLI::Range(0.0, 86400.0))
+        ->capture_default_str();
+    app.add_flag("--kafka-wait", o.kafka_wait,
+                 "An unreachable Kafka broker at start-up is not an error: keep retrying");
+}
+
+/// -X values whose key names a secret (sasl.password, ssl.key.password, ...client.secret) are
+/// shown as *** in the configuration line.
+std::vector<std::string> masked_properties(const std::vector<std::string>& properties) {
+    std::vector<std::string> out;
+    for (const std::string& p : properties) {
+        const std::string key = p.substr(0, p.find('='));
+        const bool secret =
+            key.find("password") != std::string::npos || key.find("secret") != std::string::npos;
+        out.push_back(secret ? key + "=***" : p);
+    }
+    return out;
+}
+
 void add_flags(CLI::App& app, Options& o) {
     app.add_option("--listen", o.listen,
-                   "Receive IPFIX: tcp://ADDR:PORT or udp://ADDR:PORT (repeatable)")
+                   "Receive IPFIX: tcp://ADDR:PORT or udp://ADDR:PORT; or flows from Kafka: "
+                   "kafka://BROKERS/TOPIC?group=NAME (repeatable)")
         ->type_name("URL");
     app.add_option("--read", o.read, "Read an IPFIX file or a pcap/pcapng capture (repeatable)")
         ->type_name("PATH");
@@ -42,7 +79,8 @@ void add_flags(CLI::App& app, Options& o) {
         ->type_name("PATH");
     app.add_option("--output", o.outputs,
                    "Where flows go: ipfix:PATH, ipfix+tcp://HOST:PORT, ipfix+udp://HOST:PORT, "
-                   "json:PATH or json:- (repeatable; default json:-)")
+                   "json:PATH, json:- or kafka://BROKERS/TOPIC?format=protobuf|json|ipfix "
+                   "(repeatable; default json:-)")
         ->type_name("SPEC");
     app.add_option("--mode", o.mode, "alert: only flows with hits leave; pipeline: all do")
         ->check(CLI::IsMember({"alert", "pipeline"}))
@@ -66,6 +104,7 @@ void add_flags(CLI::App& app, Options& o) {
     app.add_option("--log-level", o.log_level, "debug, info, warn or error")
         ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
         ->capture_default_str();
+    add_kafka_flags(app, o);
 }
 
 }  // namespace
@@ -117,6 +156,10 @@ std::vector<std::pair<std::string, std::string>> describe(const Options& o) {
         {"template_timeout", std::to_string(o.template_timeout)},
         {"template_refresh", std::to_string(o.template_refresh)},
         {"log_level", o.log_level},
+        {"kafka_properties", join(masked_properties(o.kafka_properties))},
+        {"kafka_connect_timeout", seconds_text(o.kafka_connect_timeout)},
+        {"kafka_flush_timeout", seconds_text(o.kafka_flush_timeout)},
+        {"kafka_wait", o.kafka_wait ? "true" : "false"},
     };
 }
 

@@ -9,7 +9,7 @@ namespace malfix::apps {
 
 /// Everything the malfix command line says, before any of it is acted on.
 struct Options {
-    std::vector<std::string> listen;  ///< tcp://ADDR:PORT, udp://ADDR:PORT
+    std::vector<std::string> listen;  ///< tcp://ADDR:PORT, udp://ADDR:PORT, kafka://B/TOPIC
     std::vector<std::string> read;    ///< IPFIX files and pcap/pcapng captures
     std::vector<std::string> intel;   ///< trails directories, trails.csv, trail files
     std::vector<std::string> whitelist;
@@ -21,6 +21,12 @@ struct Options {
     std::int64_t template_timeout = 1800;
     std::int64_t template_refresh = 60;
     std::string log_level = "info";
+
+    // --- Kafka (kafka:// outputs and inputs) ---
+    std::vector<std::string> kafka_properties;  ///< -X KEY=VALUE, librdkafka properties
+    double kafka_connect_timeout = 10.0;        ///< seconds to wait for a broker at start-up
+    double kafka_flush_timeout = 30.0;          ///< seconds a flush waits for deliveries
+    bool kafka_wait = false;                    ///< keep retrying an unreachable broker
 
     /// Only files to read: run as a batch and exit when they are done.
     bool batch() const { return listen.empty(); }

@@ -2,6 +2,7 @@
 
 #include "sinks/ipfix_output.hpp"
 #include "sinks/json_output.hpp"
+#include "sinks/kafka_output.hpp"
 
 #include <charconv>
 #include <stdexcept>
@@ -101,8 +102,13 @@ std::unique_ptr<Output> make_output(std::string_view spec, const OutputOptions& 
         }
         return std::make_unique<IpfixUdpOutput>(name, endpoint, options);
     }
+    if (scheme == "kafka") {
+        // Kafka settings from the command line (-X, timeouts) come through make_kafka_output();
+        // here the defaults apply.
+        return make_kafka_output(spec, KafkaSettings{});
+    }
     bad_spec(spec, "unknown scheme '" + std::string(scheme) +
-                       "' (expected ipfix:, ipfix+tcp://, ipfix+udp://, json:)");
+                       "' (expected ipfix:, ipfix+tcp://, ipfix+udp://, json:, kafka://)");
 }
 
 }  // namespace malfix::sinks

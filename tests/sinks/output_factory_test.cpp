@@ -21,7 +21,8 @@ std::string error_of(const std::string& spec) {
 }  // namespace
 
 TEST_CASE("bad output specs are refused with a one-line reason", "[sinks][factory]") {
-    CHECK(error_of("kafka://broker:9092").find("unknown scheme 'kafka'") != std::string::npos);
+    CHECK(error_of("kafka2://broker:9092").find("unknown scheme 'kafka2'") != std::string::npos);
+    CHECK(error_of("kafka://broker:9092").find("missing /TOPIC") != std::string::npos);
     CHECK(error_of("stdout").find("expected SCHEME:TARGET") != std::string::npos);
     CHECK(error_of("ipfix+tcp://127.0.0.1").find("missing port") != std::string::npos);
     CHECK(error_of("ipfix+tcp://127.0.0.1:").find("missing port") != std::string::npos);
