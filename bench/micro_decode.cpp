@@ -81,9 +81,15 @@ void decode(benchmark::State& state, const Input& input) {
 void decode_dispatch(benchmark::State& state, const Input& input) {
     const MessageFile& file = input.file();
     const MessageFile data = data_sets_only(file);
-    engine::BatchPool pool(4);
-    engine::BatchQueue q0(16);
-    engine::BatchQueue q1(16);
+    // Every batch of a pass must fit the pool: the queues are only drained between passes,
+    // and a file input waits for a free batch.
+    std::size_t records = 0;
+    ipfix::Session count_session(ipfix::Transport::kFile, "count");
+    decode_all(file, count_session, [&](const ipfix::FlowView&) { ++records; });
+    const std::size_t batches = 2 * (records / engine::FlowBatch::kMaxFlows + 2) + 4;
+    engine::BatchPool pool(batches);
+    engine::BatchQueue q0(batches);
+    engine::BatchQueue q1(batches);
     engine::Dispatcher dispatcher(pool, {&q0, &q1});
     ipfix::Session session(ipfix::Transport::kFile, "bench");
     std::uint64_t per_pass = 0;

@@ -77,18 +77,19 @@ bool FlowBatch::add(const ipfix::FlowView& flow,
     std::memcpy(copy, flow.record.data(), need);
     arena_used_ += need;
 
-    FlowRecord& rec = flows.emplace_back();
-    rec.view = flow;
+    if (exporters.empty() || exporters.back() != exporter) {
+        exporters.push_back(exporter);
+    }
+    // Built in place from the view: value-initialising the record first and then assigning
+    // the view wrote its 300-odd bytes twice, for every flow.
+    FlowRecord& rec =
+        flows.emplace_back(flow, static_cast<std::uint32_t>(exporters.size() - 1),
+                           static_cast<std::uint32_t>(hits.size()), std::uint16_t{0}, false);
     rec.view.record = {copy, need};
     rec.view.tmpl = flow.tmpl ? keep_template(*flow.tmpl) : nullptr;
     for (std::size_t i = 0; i < flow.nested_count; ++i) {
         rec.view.nested[i] = keep_template(*flow.nested[i]);
     }
-    if (exporters.empty() || exporters.back() != exporter) {
-        exporters.push_back(exporter);
-    }
-    rec.exporter = static_cast<std::uint32_t>(exporters.size() - 1);
-    rec.hit_begin = static_cast<std::uint32_t>(hits.size());
     return true;
 }
 
