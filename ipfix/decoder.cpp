@@ -248,15 +248,6 @@ bool read_value(ByteReader& reader, const FieldSpec& field, std::span<const std:
 }
 
 /// Walks a record without looking at it; used for Options Template records.
-bool skip_record(ByteReader& reader, const Template& tmpl) {
-    for (const FieldSpec& field : tmpl.fields) {
-        std::span<const std::byte> value;
-        if (!read_value(reader, field, value)) {
-            return false;
-        }
-    }
-    return true;
-}
 
 /// A time candidate: a more precise source replaces a less precise one.
 struct TimeCandidate {
@@ -394,6 +385,24 @@ bool load_number(std::span<const std::byte> value, std::uint64_t& out) {
         default:
             return load_be_uint(value, out);
     }
+}
+
+/// Delimits an Options Template record. Its systemInitTimeMilliseconds (IANA IE 160), when
+/// present, is kept for the domain: exporters such as softflowd send it only there, and their
+/// flow records carry flowStart/EndSysUpTime (IE 22/21) relative to it.
+bool skip_record(ByteReader& reader, const Template& tmpl, Session& session, std::uint32_t domain) {
+    for (const FieldSpec& field : tmpl.fields) {
+        std::span<const std::byte> value;
+        if (!read_value(reader, field, value)) {
+            return false;
+        }
+        std::uint64_t ms = 0;
+        if (field.enterprise == 0 && field.id == ie::kSystemInitTimeMilliseconds &&
+            load_number(value, ms) && ms != 0) {
+            session.set_system_init_ms(domain, ms);
+        }
+    }
+    return true;
 }
 
 /// dateTimeMicroseconds and dateTimeNanoseconds are NTP timestamps, not Unix time (RFC 7011
@@ -702,15 +711,18 @@ std::int64_t before_export(std::uint32_t export_time, std::uint32_t delta_us) {
 }
 
 /// Resolves what could only be decided once the whole record was seen.
-void finish_flow(const FlowScratch& s, FlowView& flow, std::uint32_t export_time) {
+void finish_flow(const FlowScratch& s, FlowView& flow, std::uint32_t export_time,
+                 std::uint64_t domain_init_ms) {
     TimeCandidate start = s.start;
     TimeCandidate end = s.end;
-    // flowStart/EndSysUpTime count from systemInitTimeMilliseconds when the record has it.
-    if (s.has_init_time && s.has_start_uptime) {
-        start.offer(kRankSysUpTime, add_millis(s.init_time_ms, s.start_uptime_ms));
+    // flowStart/EndSysUpTime count from systemInitTimeMilliseconds: the record's own, else the
+    // one an Options Template record of the domain announced.
+    const std::uint64_t init_ms = s.has_init_time ? s.init_time_ms : domain_init_ms;
+    if (init_ms != 0 && s.has_start_uptime) {
+        start.offer(kRankSysUpTime, add_millis(init_ms, s.start_uptime_ms));
     }
-    if (s.has_init_time && s.has_end_uptime) {
-        end.offer(kRankSysUpTime, add_millis(s.init_time_ms, s.end_uptime_ms));
+    if (init_ms != 0 && s.has_end_uptime) {
+        end.offer(kRankSysUpTime, add_millis(init_ms, s.end_uptime_ms));
     }
     // flowStart/EndDeltaMicroseconds count back from the Export Time (IANA IE 158/159).
     if (s.has_start_delta) {
@@ -755,7 +767,9 @@ bool decode_flow_record(MessageContext& ctx, ByteReader& reader,
         ctx.drop(DropReason::kBadSubTemplateList);
         return true;
     }
-    finish_flow(scratch, flow, ctx.export_time);
+    const bool uptime = scratch.has_start_uptime || scratch.has_end_uptime;
+    finish_flow(scratch, flow, ctx.export_time,
+                uptime && !scratch.has_init_time ? ctx.session.system_init_ms(ctx.domain) : 0);
     ++ctx.counters.data_records;
     ctx.sink.on_flow(flow);
     return true;
@@ -775,8 +789,8 @@ void decode_data_set(MessageContext& ctx, std::uint16_t set_id, std::span<const 
     // Fewer bytes than the shortest record are padding (RFC 7011 §3.3.1).
     while (!reader.empty() && reader.remaining() >= t.min_record_length) {
         const std::size_t start = reader.offset();
-        const bool delimited =
-            t.is_options() ? skip_record(reader, t) : decode_flow_record(ctx, reader, tmpl);
+        const bool delimited = t.is_options() ? skip_record(reader, t, ctx.session, ctx.domain)
+                                              : decode_flow_record(ctx, reader, tmpl);
         if (!delimited) {
             ctx.drop(DropReason::kBadRecord);
             ctx.data_records += static_cast<std::uint32_t>(records);

@@ -42,6 +42,16 @@ public:
     std::size_t withdraw(std::uint32_t domain, std::uint16_t id);
     std::size_t template_count() const;
 
+    /// systemInitTimeMilliseconds announced for a domain in an Options Template record; 0 if
+    /// none. Flow records with flowStart/EndSysUpTime but no init time of their own use it.
+    std::uint64_t system_init_ms(std::uint32_t domain) const {
+        const auto it = system_init_ms_.find(domain);
+        return it == system_init_ms_.end() ? 0 : it->second;
+    }
+    void set_system_init_ms(std::uint32_t domain, std::uint64_t ms) {
+        system_init_ms_[domain] = ms;
+    }
+
     /// Expected Sequence Number per domain; returns false when seq is not the expected one.
     bool check_sequence(std::uint32_t domain, std::uint32_t seq, std::uint32_t records);
 
@@ -59,6 +69,7 @@ private:
     std::int64_t template_timeout_s_;
     std::unordered_map<std::uint64_t, Entry> templates_;
     std::unordered_map<std::uint32_t, std::uint32_t> next_sequence_;
+    std::unordered_map<std::uint32_t, std::uint64_t> system_init_ms_;
 };
 
 }  // namespace malfix::ipfix

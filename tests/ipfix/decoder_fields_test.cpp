@@ -231,6 +231,22 @@ TEST_CASE("sysUpTime times count from systemInitTimeMilliseconds in the same rec
     CHECK(d.flows[1].view.end_ns == 0);
 }
 
+TEST_CASE("sysUpTime times use the init time an Options Template record announced",
+          "[ipfix][fields][time][options]") {
+    // softflowd's layout: systemInitTimeMilliseconds only in its exporter options record,
+    // scoped by observationDomainId (IANA IE 149).
+    MessageBuilder m;
+    m.begin_set(3).options_template_record(300, 1,
+                                           {{149, 4}, {ie::kSystemInitTimeMilliseconds, 8}});
+    m.begin_set(2).template_record(257, {{ie::kFlowStartSysUpTime, 4}, {ie::kFlowEndSysUpTime, 4}});
+    m.begin_set(300).u32(0).u64(1'690'000'000'000);
+    m.begin_set(257).u32(1500).u32(2750);
+    const Decoded d = decode(m);
+    REQUIRE(d.flows.size() == 1);
+    CHECK(d.flows[0].view.start_ns == 1'690'000'001'500'000'000);
+    CHECK(d.flows[0].view.end_ns == 1'690'000'002'750'000'000);
+}
+
 TEST_CASE("delta microseconds count back from the Export Time", "[ipfix][fields][time]") {
     MessageBuilder m(1, 0, 1'700'000'100);
     m.begin_set(2).template_record(
