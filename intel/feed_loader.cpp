@@ -211,22 +211,28 @@ void FeedLoader::load_trail_lines(FeedState& state, const fs::path& file) {
     const SourceId source = builder_.add_source(trail_file_info(file), trail_file_reference(file));
     for_each_line(buffer_, [&](std::string_view line, std::size_t number) {
         const ParsedTrail trail = parse_trail_line(line, scratch_);
-        FeedInfo& info = builder_.feed(state.feed);
-        switch (trail.line_class) {
-            case LineClass::kEmpty:
-                break;
-            case LineClass::kSkipped:
-                ++info.skipped_lines;
-                break;
-            case LineClass::kBad:
-                ++info.bad_lines;
-                note_problem(state, file, number, trail.reason, line);
-                break;
-            case LineClass::kTrail:
-                builder_.add_trail(state.feed, source, trail);
-                break;
+        if (tally(state, builder_.feed(state.feed), file, number, trail, line)) {
+            builder_.add_trail(state.feed, source, trail);
         }
     });
+}
+
+bool FeedLoader::tally(FeedState& state, FeedInfo& info, const fs::path& file, std::size_t number,
+                       const ParsedTrail& trail, std::string_view line) {
+    switch (trail.line_class) {
+        case LineClass::kEmpty:
+            return false;
+        case LineClass::kSkipped:
+            ++info.skipped_lines;
+            return false;
+        case LineClass::kBad:
+            ++info.bad_lines;
+            note_problem(state, file, number, trail.reason, line);
+            return false;
+        case LineClass::kTrail:
+            return true;
+    }
+    return false;
 }
 
 void FeedLoader::add_trails_csv(const fs::path& path) {
@@ -282,25 +288,15 @@ void FeedLoader::add_whitelist(const fs::path& path) {
     for_each_line(buffer_, [&](std::string_view line, std::size_t number) {
         FeedInfo& info = report_.whitelists.back();
         const ParsedTrail entry = parse_trail_line(line, scratch_);
-        switch (entry.line_class) {
-            case LineClass::kEmpty:
-                break;
-            case LineClass::kSkipped:
-                ++info.skipped_lines;
-                break;
-            case LineClass::kBad:
-                ++info.bad_lines;
-                note_problem(state, path, number, entry.reason, line);
-                break;
-            case LineClass::kTrail:
-                if (entry.kind == IndicatorKind::kIpPort) {
-                    ++info.skipped_lines;  // Maltrail whitelists whole addresses only
-                } else if (builder_.add_whitelist(entry)) {
-                    ++info.indicators;
-                } else {
-                    ++info.duplicates;
-                }
-                break;
+        if (!tally(state, info, path, number, entry, line)) {
+            return;
+        }
+        if (entry.kind == IndicatorKind::kIpPort) {
+            ++info.skipped_lines;  // Maltrail whitelists whole addresses only
+        } else if (builder_.add_whitelist(entry)) {
+            ++info.indicators;
+        } else {
+            ++info.duplicates;
         }
     });
 }

@@ -63,7 +63,9 @@ private:
 
     void read_file(const std::filesystem::path& path);
     void load_trail_lines(FeedState& state, const std::filesystem::path& file);
-    void load_csv_lines(FeedState& state, const std::filesystem::path& file);
+    /// Counts an empty, skipped or bad line in info (reporting a bad one); true for a trail.
+    bool tally(FeedState& state, FeedInfo& info, const std::filesystem::path& file,
+               std::size_t number, const ParsedTrail& trail, std::string_view line);
     void note_problem(FeedState& state, const std::filesystem::path& file, std::size_t number,
                       std::string_view reason, std::string_view line);
 
