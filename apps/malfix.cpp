@@ -1,6 +1,7 @@
 // malfix: the daemon and batch tool. Parses flags, wires inputs -> pipeline -> outputs,
 // handles signals, prints stats. All the work happens in engine/, intel/, ipfix/ and sinks/.
 
+#include "apps/metrics_server.hpp"
 #include "apps/options.hpp"
 #include "apps/stats_report.hpp"
 #include "engine/capture_reader.hpp"
@@ -86,8 +87,8 @@ sinks::KafkaSettings kafka_settings(const Options& o) {
 
 /// One Kafka input per kafka:// --listen, each with its own dispatcher; they commit offsets
 /// only after pipeline.drain() (every output delivered what they handed over).
-std::vector<std::unique_ptr<engine::KafkaInput>> make_kafka_inputs(const Options& o,
-                                                                   engine::Pipeline& pipeline) {
+std::vector<std::unique_ptr<engine::KafkaInput>> make_kafka_inputs(
+    const Options& o, engine::Pipeline& pipeline, std::vector<MetricsInput>& named) {
     std::vector<std::unique_ptr<engine::KafkaInput>> inputs;
     for (const std::string& spec : o.listen) {
         if (!is_kafka(spec)) {
@@ -96,8 +97,9 @@ std::vector<std::unique_ptr<engine::KafkaInput>> make_kafka_inputs(const Options
         engine::KafkaInputOptions options;
         options.settings = kafka_settings(o);
         options.drain = [&pipeline] { pipeline.drain(); };
-        inputs.push_back(
-            std::make_unique<engine::KafkaInput>(spec, pipeline.make_dispatcher(), options));
+        engine::Dispatcher& dispatcher = pipeline.make_dispatcher();
+        named.push_back({spec, &dispatcher});
+        inputs.push_back(std::make_unique<engine::KafkaInput>(spec, dispatcher, options));
         log(LogLevel::kInfo, "consuming", {{"listen", spec}});
     }
     return inputs;
@@ -228,12 +230,21 @@ int wait_signal(const sigset_t& set, std::chrono::milliseconds timeout) {
     return sig > 0 ? sig : 0;
 }
 
-void reload_intel(const Options& o, intel::SnapshotHolder& holder) {
+std::int64_t unix_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+void reload_intel(const Options& o, intel::SnapshotHolder& holder, IntelStatus& status) {
     log(LogLevel::kInfo, "reloading threat intelligence (SIGHUP)");
     try {
         holder.publish(load_intel(o));
+        status.loaded_unix_ms.store(unix_ms());
+        status.reloads.fetch_add(1);
         log(LogLevel::kInfo, "snapshot swapped");
     } catch (const std::exception& e) {
+        status.reload_failures.fetch_add(1);
         log(LogLevel::kError, "reload failed, keeping the current snapshot", {{"error", e.what()}});
     }
 }
@@ -241,15 +252,16 @@ void reload_intel(const Options& o, intel::SnapshotHolder& holder) {
 /// The main loop while inputs run: stats lines, SIGHUP reloads, and SIGINT/SIGTERM or the
 /// end of the batch inputs end it. Returns the signal that ended it, or 0.
 int supervise(const Options& o, const sigset_t& signals, intel::SnapshotHolder& holder,
-              const engine::Pipeline& pipeline, const engine::InputRuntime* network,
-              InputDrops& drops, const std::atomic<bool>& inputs_done) {
+              IntelStatus& intel_status, const engine::Pipeline& pipeline,
+              const engine::InputRuntime* network, InputDrops& drops,
+              const std::atomic<bool>& inputs_done) {
     StatsReporter reporter(pipeline, drops);
     const auto interval = std::chrono::milliseconds(static_cast<long>(o.stats_interval * 1000));
     auto next_stats = std::chrono::steady_clock::now() + interval;
     while (!inputs_done.load()) {
         const int sig = wait_signal(signals, std::chrono::milliseconds{100});
         if (sig == SIGHUP) {
-            reload_intel(o, holder);
+            reload_intel(o, holder, intel_status);
         } else if (sig != 0) {
             log(LogLevel::kInfo, "stopping: draining queues and flushing outputs",
                 {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
@@ -266,6 +278,17 @@ int supervise(const Options& o, const sigset_t& signals, intel::SnapshotHolder& 
     return 0;
 }
 
+/// --metrics: the Prometheus endpoint on its own thread, or null without the flag.
+std::unique_ptr<MetricsServer> start_metrics(const Options& o, MetricsSources sources) {
+    if (o.metrics.empty()) {
+        return nullptr;
+    }
+    auto server = std::make_unique<MetricsServer>(
+        o.metrics, [sources = std::move(sources)] { return render_metrics(sources); });
+    log(LogLevel::kInfo, "metrics listening", {{"listen", server->bound()}});
+    return server;
+}
+
 int run(const Options& o) {
     const sigset_t signals = block_signals();
     log(LogLevel::kInfo, "malfix starting", {{"version", kVersion}});
@@ -279,6 +302,8 @@ int run(const Options& o) {
 
     intel::SnapshotHolder holder;
     holder.publish(load_intel(o));
+    IntelStatus intel_status;
+    intel_status.loaded_unix_ms.store(unix_ms());
 
     engine::PipelineOptions popts;
     popts.matchers = o.threads;
@@ -288,11 +313,14 @@ int run(const Options& o) {
     const bool net_listens = kafka_listens < o.listen.size();
     popts.max_inputs = o.input_threads + 1 + kafka_listens;
     engine::Pipeline pipeline(popts, holder, make_outputs(o));
-    std::vector<std::unique_ptr<engine::KafkaInput>> kafka_inputs = make_kafka_inputs(o, pipeline);
+    std::vector<MetricsInput> metrics_inputs;
+    std::vector<std::unique_ptr<engine::KafkaInput>> kafka_inputs =
+        make_kafka_inputs(o, pipeline, metrics_inputs);
 
     std::vector<engine::Dispatcher*> net_dispatchers;
     for (std::size_t i = 0; i < o.input_threads && net_listens; ++i) {
         net_dispatchers.push_back(&pipeline.make_dispatcher());
+        metrics_inputs.push_back({"network-" + std::to_string(i), net_dispatchers.back()});
     }
     std::unique_ptr<engine::InputRuntime> network;
     if (net_listens) {
@@ -322,6 +350,9 @@ int run(const Options& o) {
     bool files_ok = true;
     InputDrops drops;
     engine::Dispatcher& file_dispatcher = pipeline.make_dispatcher();
+    metrics_inputs.push_back({"files", &file_dispatcher});
+    const std::unique_ptr<MetricsServer> metrics = start_metrics(
+        o, {&pipeline, &drops, network.get(), &holder, &intel_status, std::move(metrics_inputs)});
     std::thread reader([&] {
         files_ok = read_files(o, file_dispatcher, drops);
         files_done.store(true);
@@ -329,7 +360,7 @@ int run(const Options& o) {
 
     // Batch mode ends with the files; a daemon runs until a signal.
     std::atomic<bool> never{false};
-    const int sig = supervise(o, signals, holder, pipeline, network.get(), drops,
+    const int sig = supervise(o, signals, holder, intel_status, pipeline, network.get(), drops,
                               o.batch() ? files_done : never);
     if (sig != 0 && !files_done.load()) {
         log(LogLevel::kInfo, "waiting for the file being read to finish");
@@ -368,6 +399,9 @@ int main(int argc, char** argv) {
     malfix::engine::LogLevel level{};
     malfix::engine::parse_log_level(options.log_level, level);
     malfix::engine::set_log_level(level);
+    malfix::engine::LogFormat format{};
+    malfix::engine::parse_log_format(options.log_format, format);
+    malfix::engine::set_log_format(format);
     try {
         return malfix::apps::run(options);
     } catch (const std::invalid_argument& e) {

@@ -1,10 +1,14 @@
 #include "apps/options.hpp"
 
+#include "apps/config.hpp"
+
 #include "malfix/version.hpp"
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <iostream>
+#include <optional>
+#include <set>
 #include <thread>
 
 namespace malfix::apps {
@@ -64,6 +68,8 @@ std::vector<std::string> masked_properties(const std::vector<std::string>& prope
     return out;
 }
 
+void add_ops_flags(CLI::App& app, Options& o);
+
 void add_flags(CLI::App& app, Options& o) {
     app.add_option("--listen", o.listen,
                    "Receive IPFIX: tcp://ADDR:PORT or udp://ADDR:PORT; or flows from Kafka: "
@@ -105,7 +111,73 @@ void add_flags(CLI::App& app, Options& o) {
         ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
         ->capture_default_str();
     add_kafka_flags(app, o);
+    add_ops_flags(app, o);
 }
+
+// --- Configuration file and operations flags (issue 5) --------------------------------------
+
+/// --metrics must name a TCP endpoint the server can bind.
+std::string check_metrics_endpoint(const std::string& text) {
+    if (!text.starts_with("tcp://")) {
+        return "expected tcp://ADDR:PORT";
+    }
+    const std::size_t colon = text.rfind(':');
+    if (colon <= 6 || colon + 1 == text.size()) {
+        return "expected tcp://ADDR:PORT";
+    }
+    return {};
+}
+
+void add_ops_flags(CLI::App& app, Options& o) {
+    app.set_config("--config", "",
+                   "Read flags from a TOML file: one `flag = value` per line, the flag's long name "
+                   "without --, lists as [\"a\", \"b\"]; flags given on the command line win")
+        ->type_name("FILE");
+    app.add_flag("--print-config", o.print_config,
+                 "Print the effective configuration as TOML (a file --config reads) and exit")
+        ->configurable(false);
+    app.add_option("--metrics", o.metrics,
+                   "Serve Prometheus metrics over HTTP at tcp://ADDR:PORT/metrics (port 0: any)")
+        ->type_name("URL")
+        ->check(check_metrics_endpoint);
+    app.add_option("--log-format", o.log_format, "logfmt or json (one object per line), on stderr")
+        ->check(CLI::IsMember({"logfmt", "json"}))
+        ->capture_default_str();
+}
+
+/// Every key of the file must be a flag's long name (CLI11 would skip unknown keys quietly).
+void check_config_keys(const CLI::App& app, const ConfigScan& scan) {
+    std::set<std::string> known;
+    for (const CLI::Option* option : app.get_options()) {
+        if (!option->get_configurable()) {
+            continue;
+        }
+        for (const std::string& name : option->get_lnames()) {
+            known.insert(name);
+        }
+    }
+    known.erase("help");
+    known.erase("version");
+    for (const ConfigEntry& entry : scan.entries()) {
+        if (known.count(entry.key) == 0) {
+            throw ConfigFileError(scan.where(entry.key) + "unknown key '" + entry.key +
+                                  "' (keys are the long flag names of --help, without --)");
+        }
+    }
+}
+
+/// A CLI11 error, located in the configuration file when it is about a value the file set.
+std::string parse_error_text(const CLI::ParseError& e, const ConfigScan* scan) {
+    if (scan != nullptr) {
+        const std::string key = scan->key_in_message(e.what());
+        if (!key.empty()) {
+            return scan->where(key) + "key '" + key + "': " + e.what();
+        }
+    }
+    return e.what();
+}
+
+// ------------------------------------------------------------------------------------------
 
 }  // namespace
 
@@ -113,8 +185,17 @@ int parse_options(int argc, const char* const* argv, Options& options) {
     CLI::App app{"malfix: finds known threats in IPFIX flow records", "malfix"};
     app.set_version_flag("--version", std::string("malfix ") + kVersion);
     add_flags(app, options);
+    std::optional<ConfigScan> scan;
     try {
+        if (const std::string path = find_config_flag(argc, argv); !path.empty()) {
+            scan = ConfigScan::read(path);
+            options.config_file = path;
+            check_config_keys(app, *scan);
+        }
         app.parse(argc, argv);
+    } catch (const ConfigFileError& e) {
+        std::cerr << "malfix: " << e.what() << '\n';
+        return 2;
     } catch (const CLI::CallForHelp&) {
         std::cout << app.help();
         return 0;
@@ -122,8 +203,16 @@ int parse_options(int argc, const char* const* argv, Options& options) {
         std::cout << e.what() << '\n';
         return 0;
     } catch (const CLI::ParseError& e) {
-        std::cerr << "malfix: " << e.what() << " (see --help)\n";
+        std::cerr << "malfix: " << parse_error_text(e, scan ? &*scan : nullptr)
+                  << " (see --help)\n";
         return 2;
+    }
+    if (options.threads == 0) {
+        options.threads = std::max(1U, std::thread::hardware_concurrency());
+    }
+    if (options.print_config) {
+        std::cout << to_toml(options);
+        return 0;
     }
     if (options.listen.empty() && options.read.empty()) {
         std::cerr << "malfix: nothing to do: give --listen and/or --read (see --help)\n";
@@ -132,9 +221,6 @@ int parse_options(int argc, const char* const* argv, Options& options) {
     if (options.intel.empty()) {
         std::cerr << "malfix: no threat intelligence: give --intel PATH (see --help)\n";
         return 2;
-    }
-    if (options.threads == 0) {
-        options.threads = std::max(1U, std::thread::hardware_concurrency());
     }
     if (options.outputs.empty()) {
         options.outputs.push_back("json:-");
@@ -160,7 +246,62 @@ std::vector<std::pair<std::string, std::string>> describe(const Options& o) {
         {"kafka_connect_timeout", seconds_text(o.kafka_connect_timeout)},
         {"kafka_flush_timeout", seconds_text(o.kafka_flush_timeout)},
         {"kafka_wait", o.kafka_wait ? "true" : "false"},
+        {"config", o.config_file},
+        {"metrics", o.metrics},
+        {"log_format", o.log_format},
     };
+}
+
+// --- --print-config (issue 5) ---------------------------------------------------------------
+
+namespace {
+
+/// A TOML basic string. CLI11 2.1 strips the quotes without unescaping, so only text without
+/// '"' and '\\' round-trips; such values are written as they are.
+std::string toml_string(const std::string& text) {
+    return '"' + text + '"';
+}
+
+void toml_list(std::string& out, std::string_view key, const std::vector<std::string>& items) {
+    if (items.empty()) {
+        out += "# " + std::string(key) + " = []\n";
+        return;
+    }
+    out += std::string(key) + " = [";
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        out += (i == 0 ? "" : ", ") + toml_string(items[i]);
+    }
+    out += "]\n";
+}
+
+}  // namespace
+
+std::string to_toml(const Options& o) {
+    std::string out = "# malfix " + std::string(kVersion) +
+                      ": effective configuration (read it back with --config FILE)\n";
+    toml_list(out, "listen", o.listen);
+    toml_list(out, "read", o.read);
+    toml_list(out, "intel", o.intel);
+    toml_list(out, "whitelist", o.whitelist);
+    toml_list(out, "output", o.outputs.empty() ? std::vector<std::string>{"json:-"} : o.outputs);
+    out += "mode = " + toml_string(o.mode) + "\n";
+    out += "threads = " + std::to_string(o.threads) + "\n";
+    out += "input-threads = " + std::to_string(o.input_threads) + "\n";
+    out += "stats-interval = " + seconds_text(o.stats_interval) + "\n";
+    out += "template-timeout = " + std::to_string(o.template_timeout) + "\n";
+    out += "template-refresh = " + std::to_string(o.template_refresh) + "\n";
+    out += "log-level = " + toml_string(o.log_level) + "\n";
+    out += "log-format = " + toml_string(o.log_format) + "\n";
+    if (o.metrics.empty()) {
+        out += "# metrics = \"tcp://127.0.0.1:9464\"\n";
+    } else {
+        out += "metrics = " + toml_string(o.metrics) + "\n";
+    }
+    toml_list(out, "kafka-property", masked_properties(o.kafka_properties));
+    out += "kafka-connect-timeout = " + seconds_text(o.kafka_connect_timeout) + "\n";
+    out += "kafka-flush-timeout = " + seconds_text(o.kafka_flush_timeout) + "\n";
+    out += std::string("kafka-wait = ") + (o.kafka_wait ? "true" : "false") + "\n";
+    return out;
 }
 
 }  // namespace malfix::apps

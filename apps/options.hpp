@@ -28,6 +28,12 @@ struct Options {
     double kafka_flush_timeout = 30.0;          ///< seconds a flush waits for deliveries
     bool kafka_wait = false;                    ///< keep retrying an unreachable broker
 
+    // --- Operations (issue 5) ---
+    std::string config_file;            ///< --config: TOML file of flags (command line wins)
+    bool print_config = false;          ///< write the effective configuration as TOML, exit 0
+    std::string metrics;                ///< tcp://ADDR:PORT serving /metrics; empty: none
+    std::string log_format = "logfmt";  ///< logfmt or json, on stderr
+
     /// Only files to read: run as a batch and exit when they are done.
     bool batch() const { return listen.empty(); }
 };
@@ -38,5 +44,9 @@ int parse_options(int argc, const char* const* argv, Options& options);
 
 /// The effective configuration as key=value pairs, for the start-up log line.
 std::vector<std::pair<std::string, std::string>> describe(const Options& options);
+
+/// The effective configuration as a TOML file that --config reads back (--print-config).
+/// Secret Kafka properties are masked, as in the start-up log line.
+std::string to_toml(const Options& options);
 
 }  // namespace malfix::apps

@@ -39,9 +39,15 @@ Dispatcher::~Dispatcher() {
 
 Verdict Dispatcher::on_message(ipfix::Session& session, std::span<const std::byte> message) {
     current_session_ = &session;
-    current_exporter_ = exporter_name(session);
+    const SessionExporter& exporter = exporter_of(session);
+    current_exporter_ = exporter.name;
     const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
+    const std::uint64_t records_before = decode_.data_records;
     const ipfix::DecodeResult result = ipfix::decode_message(message, session, decode_, *this, now);
+    // Only this thread writes the counter: a relaxed load and store, no read-modify-write.
+    exporter.flows->flows.store(exporter.flows->flows.load(std::memory_order_relaxed) +
+                                    (decode_.data_records - records_before),
+                                std::memory_order_relaxed);
     if (!result.ok) {
         ++rejected_;
         last_rejection_ = {ipfix::reason_name(result.reason), result.offset};
@@ -53,12 +59,37 @@ Verdict Dispatcher::on_message(ipfix::Session& session, std::span<const std::byt
     return result.ok ? Verdict::kAccepted : Verdict::kRejected;
 }
 
-const std::shared_ptr<const std::string>& Dispatcher::exporter_name(const ipfix::Session& session) {
+const Dispatcher::SessionExporter& Dispatcher::exporter_of(const ipfix::Session& session) {
     auto [it, inserted] = exporters_.try_emplace(&session);
     if (inserted) {
-        it->second = std::make_shared<const std::string>(session.exporter());
+        it->second.name = std::make_shared<const std::string>(session.exporter());
+        it->second.flows = exporter_counter(*it->second.name);
     }
     return it->second;
+}
+
+ExporterFlows* Dispatcher::exporter_counter(const std::string& name) {
+    if (const auto found = exporter_index_.find(name); found != exporter_index_.end()) {
+        return found->second;
+    }
+    const std::string key = exporter_index_.size() < kMaxExporters ? name : std::string("other");
+    if (const auto found = exporter_index_.find(key); found != exporter_index_.end()) {
+        return found->second;
+    }
+    std::lock_guard lock(exporter_flows_mutex_);
+    ExporterFlows* counter = &exporter_flows_.emplace_back(key);
+    exporter_index_.emplace(key, counter);
+    return counter;
+}
+
+std::vector<std::pair<std::string, std::uint64_t>> Dispatcher::exporter_flows() const {
+    std::vector<std::pair<std::string, std::uint64_t>> out;
+    std::lock_guard lock(exporter_flows_mutex_);
+    out.reserve(exporter_flows_.size());
+    for (const ExporterFlows& e : exporter_flows_) {
+        out.emplace_back(e.name, e.flows.load(std::memory_order_relaxed));
+    }
+    return out;
 }
 
 void Dispatcher::on_flow(const ipfix::FlowView& flow) {

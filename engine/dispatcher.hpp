@@ -7,9 +7,12 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace malfix::engine {
@@ -29,6 +32,14 @@ struct alignas(64) InputCounters {
         drops{};
 };
 
+/// Flows (Data Records) of one exporter as its input thread counts them: one writer, any
+/// number of relaxed readers.
+struct ExporterFlows {
+    explicit ExporterFlows(std::string exporter) : name(std::move(exporter)) {}
+    const std::string name;
+    std::atomic<std::uint64_t> flows{0};
+};
+
 /// The decoding end of one input thread: decodes Messages, hashes each flow onto a matcher
 /// by its address pair and ships the flows in batches through that matcher's queue.
 ///
@@ -45,13 +56,27 @@ public:
 
     const InputCounters& counters() const { return published_; }
 
+    /// Exporters this input has decoded Messages from, with their flow totals (sessions that
+    /// closed included). Any thread; the lock only guards against a new exporter being added.
+    std::vector<std::pair<std::string, std::uint64_t>> exporter_flows() const;
+
+    /// Distinct exporter names kept per input; later ones are counted under "other", so a
+    /// scan of ephemeral source ports cannot grow the metrics without bound.
+    static constexpr std::size_t kMaxExporters = 1024;
+
 private:
     void on_flow(const ipfix::FlowView& flow) override;
     /// The batch for matcher m, acquiring one if needed; nullptr when a UDP flow must drop.
     FlowBatch* batch_for(std::size_t m);
     void ship(std::size_t m);
     void publish();
-    const std::shared_ptr<const std::string>& exporter_name(const ipfix::Session& session);
+    /// The session's exporter, named and counted on its first Message.
+    struct SessionExporter {
+        std::shared_ptr<const std::string> name;
+        ExporterFlows* flows = nullptr;
+    };
+    const SessionExporter& exporter_of(const ipfix::Session& session);
+    ExporterFlows* exporter_counter(const std::string& name);
 
     BatchPool& pool_;
     std::vector<BatchQueue*> queues_;
@@ -62,7 +87,12 @@ private:
     Rejection last_rejection_;
     ipfix::Session* current_session_ = nullptr;
     std::shared_ptr<const std::string> current_exporter_;
-    std::unordered_map<const ipfix::Session*, std::shared_ptr<const std::string>> exporters_;
+    std::unordered_map<const ipfix::Session*, SessionExporter> exporters_;
+    // Per-exporter flow counters (issue 5): found once per session, bumped once per Message
+    // by the Data Records it held, never per record. A deque keeps their addresses stable.
+    std::unordered_map<std::string, ExporterFlows*> exporter_index_;
+    std::deque<ExporterFlows> exporter_flows_;
+    mutable std::mutex exporter_flows_mutex_;
     InputCounters published_;
 };
 

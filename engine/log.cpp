@@ -9,6 +9,7 @@ namespace malfix::engine {
 namespace {
 
 std::atomic<LogLevel> g_level{LogLevel::kInfo};
+std::atomic<LogFormat> g_format{LogFormat::kLogfmt};
 
 std::string_view level_name(LogLevel level) {
     switch (level) {
@@ -71,7 +72,81 @@ void append_timestamp(std::string& line) {
     line.append(frac, static_cast<std::size_t>(m));
 }
 
+/// A JSON string (RFC 8259 §7): quotes, backslashes and control characters escaped; other
+/// bytes pass through, so UTF-8 stays UTF-8.
+void append_json_string(std::string& line, std::string_view text) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    line += '"';
+    for (char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            line += '\\';
+            line += c;
+        } else if (c == '\n') {
+            line += "\\n";
+        } else if (c == '\t') {
+            line += "\\t";
+        } else if (u < 0x20) {
+            line += "\\u00";
+            line += kHex[u >> 4];
+            line += kHex[u & 15];
+        } else {
+            line += c;
+        }
+    }
+    line += '"';
+}
+
+void format_logfmt(std::string& line, LogLevel level, std::string_view msg,
+                   std::initializer_list<LogField> fields) {
+    line += "ts=";
+    append_timestamp(line);
+    line += " level=";
+    line += level_name(level);
+    line += " msg=";
+    append_value(line, msg);
+    for (const auto& [key, value] : fields) {
+        line += ' ';
+        line += key;
+        line += '=';
+        append_value(line, value);
+    }
+}
+
+void format_json(std::string& line, LogLevel level, std::string_view msg,
+                 std::initializer_list<LogField> fields) {
+    line += "{\"ts\":\"";
+    append_timestamp(line);
+    line += "\",\"level\":\"";
+    line += level_name(level);
+    line += "\",\"msg\":";
+    append_json_string(line, msg);
+    for (const auto& [key, value] : fields) {
+        line += ',';
+        append_json_string(line, key);
+        line += ':';
+        append_json_string(line, value);
+    }
+    line += '}';
+}
+
 }  // namespace
+
+bool parse_log_format(std::string_view text, LogFormat& format) {
+    if (text == "logfmt") {
+        format = LogFormat::kLogfmt;
+        return true;
+    }
+    if (text == "json") {
+        format = LogFormat::kJson;
+        return true;
+    }
+    return false;
+}
+
+void set_log_format(LogFormat format) {
+    g_format.store(format, std::memory_order_relaxed);
+}
 
 bool parse_log_level(std::string_view text, LogLevel& level) {
     for (LogLevel l : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn, LogLevel::kError}) {
@@ -97,17 +172,10 @@ void log(LogLevel level, std::string_view msg, std::initializer_list<LogField> f
     }
     std::string line;
     line.reserve(160);
-    line += "ts=";
-    append_timestamp(line);
-    line += " level=";
-    line += level_name(level);
-    line += " msg=";
-    append_value(line, msg);
-    for (const auto& [key, value] : fields) {
-        line += ' ';
-        line += key;
-        line += '=';
-        append_value(line, value);
+    if (g_format.load(std::memory_order_relaxed) == LogFormat::kJson) {
+        format_json(line, level, msg, fields);
+    } else {
+        format_logfmt(line, level, msg, fields);
     }
     line += '\n';
     // One write(2) per line keeps lines from different threads whole.

@@ -18,10 +18,18 @@ bool parse_log_level(std::string_view text, LogLevel& level);
 void set_log_level(LogLevel level);
 bool log_enabled(LogLevel level);
 
+/// logfmt (the default) or JSON: one object per line, {"ts":..,"level":..,"msg":..,fields}.
+enum class LogFormat : std::uint8_t { kLogfmt, kJson };
+
+/// Parses "logfmt" or "json"; returns false for anything else.
+bool parse_log_format(std::string_view text, LogFormat& format);
+/// Set once at start-up, before other threads log.
+void set_log_format(LogFormat format);
+
 using LogField = std::pair<std::string_view, std::string>;
 
-/// Writes one logfmt line to stderr: ts=... level=... msg="..." key=value ...
-/// Values with spaces, quotes or '=' are quoted. Thread-safe; one write per line.
+/// Writes one line to stderr. logfmt: ts=... level=... msg="..." key=value ..., values with
+/// spaces, quotes or '=' quoted. JSON: every value a string. Thread-safe; one write per line.
 void log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields = {});
 
 /// Lets through the 1st, 2nd, 4th, 8th, ... occurrence of something a peer can trigger, so a

@@ -1,5 +1,6 @@
 #include "engine/matcher.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace malfix::engine {
@@ -132,6 +133,12 @@ void match_batch(FlowBatch& batch, std::shared_ptr<const intel::Snapshot> snapsh
     counters.hits_ip_port.fetch_add(matcher.ip_port, relaxed);
     counters.hits_dns.fetch_add(matcher.dns, relaxed);
     counters.batches.fetch_add(1, relaxed);
+    // Per feed (issue 5): a pass over the batch's hits, which are few next to its flows, so the
+    // per-flow lookups stay as they were. Only this thread writes: load and store suffice.
+    for (const Hit& hit : batch.hits) {
+        auto& slot = counters.hits_by_feed[std::min<std::size_t>(hit.feed, kOtherFeed)];
+        slot.store(slot.load(relaxed) + 1, relaxed);
+    }
 }
 
 }  // namespace malfix::engine

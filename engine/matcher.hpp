@@ -3,6 +3,7 @@
 #include "engine/flow_batch.hpp"
 #include "intel/snapshot.hpp"
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -11,6 +12,10 @@ namespace malfix::engine {
 
 /// alert: only flows with hits leave malfix. pipeline: every flow leaves, hits attached.
 enum class Mode : std::uint8_t { kAlert, kPipeline };
+
+/// Feeds with their own hit counter; hits of feeds past the last slot share kOtherFeed.
+constexpr std::size_t kFeedSlots = 64;
+constexpr std::size_t kOtherFeed = kFeedSlots;
 
 /// Counters of one matcher thread. Only that thread writes them; readers load relaxed.
 /// alignas keeps each thread's counters on their own cache line, so matchers on adjacent
@@ -22,6 +27,9 @@ struct alignas(64) MatchCounters {
     std::atomic<std::uint64_t> hits_ip_port{0};
     std::atomic<std::uint64_t> hits_dns{0};
     std::atomic<std::uint64_t> batches{0};
+    /// Hits per feed (Snapshot::feeds() index), the last slot for every feed past kFeedSlots.
+    /// Indexes follow the snapshot in use: a reload that reorders feeds moves counts with them.
+    std::array<std::atomic<std::uint64_t>, kFeedSlots + 1> hits_by_feed{};
 };
 
 /// Looks up every observable of every flow in the batch (source and destination address,

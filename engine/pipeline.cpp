@@ -164,7 +164,11 @@ PipelineStats Pipeline::stats() const {
         s.hits_ip_port += c.hits_ip_port.load(relaxed);
         s.hits_dns += c.hits_dns.load(relaxed);
         s.matcher_queue_depth.push_back(matcher_queues_[i]->depth());
+        for (std::size_t f = 0; f < s.hits_by_feed.size(); ++f) {
+            s.hits_by_feed[f] += c.hits_by_feed[f].load(relaxed);
+        }
     }
+    s.serializer_queue_depth = serializer_queue_.depth();
     s.flows_out = flows_out_.load(relaxed);
     s.batches_in_use = pool_.in_use();
     return s;

@@ -44,6 +44,9 @@ struct PipelineStats {
     std::array<std::uint64_t, static_cast<std::size_t>(ipfix::DropReason::kCount)> drops{};
     std::vector<std::uint64_t> matcher_queue_depth;
     std::size_t batches_in_use = 0;
+    /// Hits per feed index, summed over the matchers (issue 5; slot kOtherFeed: the rest).
+    std::array<std::uint64_t, kFeedSlots + 1> hits_by_feed{};
+    std::uint64_t serializer_queue_depth = 0;
 
     std::uint64_t hits() const { return hits_ip + hits_ip_port + hits_dns; }
 };
