@@ -8,6 +8,8 @@ generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 if [ ! -f "$dir/CMakeCache.txt" ]; then
     cmake -S . -B "$dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+elif [ "$#" -gt 0 ]; then
+    cmake "$dir" "$@" >/dev/null  # options given again (e.g. by scripts/test.sh) win
 fi
 targets=()
 for t in ${MALFIX_TARGETS:-}; do

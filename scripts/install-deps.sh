@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything malfix needs to build, test and benchmark on Debian 12, with apt-get only.
-# Usage: scripts/install-deps.sh [--runtime-peers]   (peers are the real tools the tests talk to)
+# Usage: scripts/install-deps.sh [--image]   (--image adds buildah and mmdebstrap for the
+# container image build and its test)
 set -euo pipefail
 if [ "$(id -u)" -ne 0 ]; then
     SUDO=sudo
@@ -14,6 +15,9 @@ build=(build-essential cmake ninja-build pkg-config git
 # Real peers used by the interoperability tests: exporters, decoders and plain TCP tools.
 peers=(softflowd libfixbuf-tools tshark socat netcat-openbsd kcat python3 procps curl gnuplot-nox
        prometheus systemd)
+if [ "${1:-}" = --image ]; then
+    peers+=(buildah mmdebstrap)
+fi
 stamp=/var/lib/apt/periodic/malfix-updated
 if [ ! -f "$stamp" ] || [ -n "$(find "$stamp" -mmin +720 2>/dev/null)" ]; then
     $SUDO apt-get update -qq
