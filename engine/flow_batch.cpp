@@ -74,7 +74,9 @@ bool FlowBatch::add(const ipfix::FlowView& flow,
     }
 
     std::byte* copy = arena_.get() + arena_used_;
-    std::memcpy(copy, flow.record.data(), need);
+    if (need != 0) {  // an empty span may carry a null pointer, which memcpy must not get
+        std::memcpy(copy, flow.record.data(), need);
+    }
     arena_used_ += need;
 
     if (exporters.empty() || exporters.back() != exporter) {
