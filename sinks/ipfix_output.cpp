@@ -1,5 +1,7 @@
 #include "sinks/ipfix_output.hpp"
 
+#include "sinks/threat_encoding.hpp"
+
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -90,27 +92,6 @@ IpfixOutput::IpfixOutput(std::string name, ipfix::EncoderOptions options)
 
 IpfixOutput::~IpfixOutput() = default;
 
-std::string_view IpfixOutput::dns_name_of(const engine::FlowRecord& flow,
-                                          std::span<const engine::Hit> hits) {
-    const ipfix::FlowView& view = flow.view;
-    if (view.dns_count == 0) {
-        return {};
-    }
-    // The name that matched is the one worth carrying; otherwise the first one seen.
-    std::size_t index = 0;
-    for (const engine::Hit& hit : hits) {
-        if (hit.type == engine::HitType::kDns && hit.dns_index < view.dns_count) {
-            index = hit.dns_index;
-            break;
-        }
-    }
-    std::string_view name = view.dns_name(index);
-    if (!name.empty() && name.back() == '.') {
-        name.remove_suffix(1);
-    }
-    return name;
-}
-
 void IpfixOutput::write(const engine::FlowBatch& batch) {
     encoder_.set_time(wall_seconds());
     for (const engine::FlowRecord& flow : batch.flows) {
@@ -121,15 +102,7 @@ void IpfixOutput::write(const engine::FlowBatch& batch) {
             OutputCounters::add(counters_.dropped, 1);
             continue;
         }
-        const std::span<const engine::Hit> hits = batch.hits_of(flow);
-        const std::size_t n = std::min(hits.size(), threats_.size());
-        for (std::size_t i = 0; i < n; ++i) {
-            threats_[i] = {engine::hit_type_name(hits[i].type), hits[i].trail, hits[i].info,
-                           hits[i].reference};
-        }
-        const ipfix::EncodeStatus status =
-            encoder_.add(flow.view, dns_name_of(flow, hits), {threats_.data(), n});
-        if (status != ipfix::EncodeStatus::kOk) {
+        if (encode_flow(encoder_, batch, flow, threats_) != ipfix::EncodeStatus::kOk) {
             OutputCounters::add(counters_.dropped, 1);
         }
     }

@@ -5,6 +5,7 @@
 #include "sinks/output.hpp"
 #include "sinks/output_counters.hpp"
 #include "sinks/output_factory.hpp"
+#include "sinks/threat_encoding.hpp"
 
 #include <array>
 #include <cstddef>
@@ -56,11 +57,9 @@ protected:
 
 private:
     void on_message(std::span<const std::byte> message, std::uint32_t flows) override;
-    static std::string_view dns_name_of(const engine::FlowRecord& flow,
-                                        std::span<const engine::Hit> hits);
 
     std::string name_;
-    std::array<ipfix::ThreatFields, ipfix::Encoder::kMaxHitsLimit> threats_{};
+    ThreatScratch threats_{};
 };
 
 /// ipfix:PATH — an IPFIX File (RFC 5655): Messages back to back, Templates sent once.

@@ -205,28 +205,7 @@ void KafkaOutput::write_ipfix(const engine::FlowBatch& batch) {
         if (!flow.forward) {
             continue;
         }
-        const std::span<const engine::Hit> hits = batch.hits_of(flow);
-        const std::size_t n = std::min(hits.size(), threats_.size());
-        for (std::size_t i = 0; i < n; ++i) {
-            threats_[i] = {engine::hit_type_name(hits[i].type), hits[i].trail, hits[i].info,
-                           hits[i].reference};
-        }
-        // The name a DNS hit matched, else the first one: the same choice as the IPFIX outputs.
-        std::string_view dns;
-        if (flow.view.dns_count > 0) {
-            std::size_t index = 0;
-            for (const engine::Hit& hit : hits) {
-                if (hit.type == engine::HitType::kDns && hit.dns_index < flow.view.dns_count) {
-                    index = hit.dns_index;
-                    break;
-                }
-            }
-            dns = flow.view.dns_name(index);
-            if (!dns.empty() && dns.back() == '.') {
-                dns.remove_suffix(1);
-            }
-        }
-        if (ipfix_->add(flow.view, dns, {threats_.data(), n}) != ipfix::EncodeStatus::kOk) {
+        if (encode_flow(*ipfix_, batch, flow, threats_) != ipfix::EncodeStatus::kOk) {
             OutputCounters::add(counters_.dropped, 1);
         }
     }

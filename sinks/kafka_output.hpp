@@ -7,6 +7,7 @@
 #include "sinks/kafka_url.hpp"
 #include "sinks/output.hpp"
 #include "sinks/output_counters.hpp"
+#include "sinks/threat_encoding.hpp"
 
 #include <array>
 #include <atomic>
@@ -91,7 +92,7 @@ private:
     FlowMessageEncoder protobuf_;
     std::string record_;
     std::unique_ptr<ipfix::Encoder> ipfix_;
-    std::array<ipfix::ThreatFields, ipfix::Encoder::kMaxHitsLimit> threats_{};
+    ThreatScratch threats_{};
 
     OutputCounters counters_;
     std::atomic<std::uint64_t> delivered_{0};
